@@ -63,4 +63,23 @@ int parse_uuid(const char *s, uint8_t uuid[16]);
 void format_uuid(const uint8_t uuid[16], char out[37]);
 void generate_uuid(uint8_t uuid[16]);
 
+/* Added with the implementation (vmconfig.c). */
+#define VMCONFIG_MEM_MIN   (16ULL << 20)   /* 16 MiB */
+#define VMCONFIG_MEM_MAX   (1ULL << 40)    /* 1 TiB */
+#define VMCONFIG_MAX_CPUS  64
+#define VMCONFIG_PATH_MAX  4096            /* kernel, initrd, disk paths */
+#define VMCONFIG_CMDLINE_MAX 4096
+
+/* The rules vmconfig_from_json enforces, for configs built from flags or XML:
+ * 0, or -EINVAL with *err (malloc'd, one line; err may be NULL) naming the
+ * field. Name [A-Za-z0-9._-]{1,63}; memory a multiple of 4 KiB in
+ * [16 MiB, 1 TiB]; 1..64 vCPUs; strings valid UTF-8 without control
+ * characters; disk targets and MACs unique; MACs unicast and non-zero. */
+int vmconfig_validate(const struct vm_config *c, char **err);
+/* parse_mac; on failure *why (if not NULL) is a static one-line reason. */
+int parse_mac_why(const char *s, uint8_t mac[6], const char **why);
+/* "none", "writeback", "writethrough" <-> enum disk_cache. 0 or -EINVAL. */
+const char *disk_cache_name(enum disk_cache cache);
+int disk_cache_parse(const char *s, enum disk_cache *cache);
+
 #endif
