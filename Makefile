@@ -12,7 +12,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
             -Wformat=2 -Wundef -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS   += -DPGR_VERSION=\"0.1.0\" -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
 
 ifeq ($(V),1)

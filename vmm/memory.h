@@ -42,6 +42,10 @@ struct guest_mem *gm_new(uint64_t ram_size);
 void gm_free(struct guest_mem *gm);
 /* Register every region with KVM as a memory slot. */
 int gm_register(struct guest_mem *gm, int vm_fd);
+/* (Re)register one region with KVM_MEM_* @flags (e.g. KVM_MEM_LOG_DIRTY_PAGES). */
+int gm_set_slot(struct guest_mem *gm, const struct gm_region *r, uint32_t flags);
+/* The region holding all of [gpa, gpa+len), or NULL. */
+struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 /* Host pointer for [gpa, gpa+len) if it lies inside one region, else NULL. */
 void *gm_ptr(struct guest_mem *gm, uint64_t gpa, uint64_t len);

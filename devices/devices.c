@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * devices: creates the machine's devices in their fixed order (see
+ * devices.h). Disks and NICs join here when their devices exist.
+ */
+#include "devices/devices.h"
+
+#include "devices/pci.h"
+#include "devices/serial.h"
+#include "vmm/kvm-state.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int devices_create(struct vm *vm, char **err)
+{
+	if (kvm_state_create(vm) < 0) {
+		*err = strdup("cannot read the in-kernel irqchip and PIT state");
+		return -EIO;
+	}
+	vm->pci = pci_create(vm);
+	if (!vm->pci) {
+		*err = strdup("cannot create the PCI host bridge");
+		return -ENOMEM;
+	}
+	vm->serial = serial_new(vm, vm->opts.serial ? vm->opts.serial : "stdio", err);
+	if (!vm->serial)
+		return -EINVAL;
+	if (vm_add_device(vm, &serial_ops, 0, vm->serial) < 0 || i8042_create(vm) < 0) {
+		*err = strdup("cannot create the i8042 controller");
+		return -ENOMEM;
+	}
+	vm->pm = pm_create(vm);
+	if (!vm->pm) {
+		*err = strdup("cannot create the PM block");
+		return -ENOMEM;
+	}
+	return 0;
+}

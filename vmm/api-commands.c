@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * api-commands: the table of API commands and their handlers — the VM's
+ * run control and queries. Migration commands live in migration/ and are
+ * listed here so the whole protocol reads in one table (docs/api.md).
+ */
+#include "vmm/api.h"
+
+#define LOG_SUBSYS "api"
+#include "lib/log.h"
+#include "devices/devices.h"
+#include "migration/migration.h"
+#include "vmm/control.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#include <stdlib.h>
+
+static json_t *cmd_capabilities(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	return json_object();
+}
+
+static json_t *cmd_query_status(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	enum vm_state s = vm_get_state(vm);
+
+	return json_pack("{s:s, s:b, s:b}", "status", vm_state_names[s],
+			 "running", s == VM_RUNNING, "singlestep", 0);
+}
+
+static json_t *cmd_stop(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	int r = control_stop(vm);
+
+	if (r < 0)
+		return api_error(cls, desc, "GenericError", "cannot stop a VM that is %s",
+				 vm_state_names[vm_get_state(vm)]);
+	return json_object();
+}
+
+static json_t *cmd_cont(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	int r = control_cont(vm);
+
+	if (r < 0)
+		return api_error(cls, desc, "GenericError", "cannot continue a VM that is %s",
+				 vm_state_names[vm_get_state(vm)]);
+	return json_object();
+}
+
+static json_t *cmd_system_reset(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	if (control_reset(vm) < 0)
+		return api_error(cls, desc, "GenericError", "reset failed (see the monitor's log)");
+	return json_object();
+}
+
+static json_t *cmd_system_powerdown(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	control_powerdown(vm);
+	return json_object();
+}
+
+static json_t *cmd_quit(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	control_quit(vm, 0);
+	return json_object();
+}
+
+static json_t *cmd_query_cpus(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	json_t *list = json_array();
+
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		json_array_append_new(list, json_pack("{s:i, s:i, s:s, s:I, s:I}",
+			"cpu-index", i, "apic-id", i, "target", "x86_64",
+			"exits", (json_int_t)v->exits, "thread-id", (json_int_t)v->tid));
+	}
+	return list;
+}
+
+static json_t *cmd_query_memory(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	json_t *regions = json_array();
+
+	for (int i = 0; i < vm->gm->nr_regions; i++)
+		json_array_append_new(regions, json_pack("{s:I, s:I}",
+			"gpa", (json_int_t)vm->gm->regions[i].gpa,
+			"size", (json_int_t)vm->gm->regions[i].size));
+	return json_pack("{s:I, s:o}", "base-memory", (json_int_t)vm->gm->ram_size,
+			 "regions", regions);
+}
+
+const struct api_command api_commands[] = {
+	{ "qmp_capabilities", cmd_capabilities },
+	{ "query-status", cmd_query_status },
+	{ "stop", cmd_stop },
+	{ "cont", cmd_cont },
+	{ "system-reset", cmd_system_reset },
+	{ "system-powerdown", cmd_system_powerdown },
+	{ "quit", cmd_quit },
+	{ "query-cpus", cmd_query_cpus },
+	{ "query-cpus-fast", cmd_query_cpus },
+	{ "query-memory", cmd_query_memory },
+	{ "query-memory-size-summary", cmd_query_memory },
+	MIGRATION_API_COMMANDS
+	{ NULL, NULL },
+};

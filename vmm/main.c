@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pgr-vmm: one VM per process. main() parses the command line into a
+ * vm_config (what the guest sees) and vm_opts (host-local settings),
+ * builds the VM, boots it or waits for an incoming migration, and runs the
+ * main loop until the guest powers off, the user quits, or it is migrated
+ * away. Flag errors are one line naming the flag, exit status 2.
+ */
+#define LOG_SUBSYS "main"
+#include "lib/log.h"
+#include "lib/vmconfig.h"
+#include "devices/serial.h"
+#include "migration/migration.h"
+#include "vmm/api.h"
+#include "vmm/control.h"
+#include "vmm/loop.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct args {
+	struct vm_config cfg;
+	struct vm_opts opts;
+	const char *api_socket;
+	const char *incoming;
+	bool paused;
+	unsigned int shutdown_timeout;
+};
+
+static const char usage[] =
+"Usage: pgr-vmm [OPTIONS]\n"
+"Run one virtual machine under KVM.\n"
+"\n"
+"Guest:\n"
+"  --name NAME            VM name (default: vm); used in logs and events\n"
+"  --uuid UUID            VM UUID (default: random)\n"
+"  --kernel FILE          ELF with a PVH entry note (vmlinux, the test guest)\n"
+"                         or an x86-64 bzImage\n"
+"  --initrd FILE          initial ramdisk\n"
+"  --cmdline TEXT         kernel command line\n"
+"  --memory SIZE          RAM, e.g. 512M, 4G (default 512M; 16M..1T)\n"
+"  --cpus N               vCPUs, 1..64 (default 1)\n"
+"Host:\n"
+"  --serial SPEC          COM1 backend: stdio (default), file:PATH, unix:PATH,\n"
+"                         pty, null\n"
+"  --api-socket PATH      JSON control socket (QMP-shaped; see docs/api.md)\n"
+"  --paused               build the VM but do not start it (\"cont\" starts it)\n"
+"  --no-reboot            exit with status 0 when the guest resets\n"
+"  --incoming URI         wait for the VM's state instead of booting:\n"
+"                         file:PATH, tcp:HOST:PORT, unix:PATH\n"
+"  --shutdown-timeout S   on SIGTERM, seconds the guest gets to power off (5)\n"
+"  --debug LIST           debug logs for subsystems (kvm,vcpu,api,...,all)\n"
+"  --log-file PATH        log there instead of stderr\n"
+"  --help, --version\n"
+"\n"
+"Exit status: 0 when the guest powered off (or reset with --no-reboot), quit\n"
+"was requested, or the VM was saved or migrated away; 1 on a runtime error;\n"
+"2 on bad options.\n";
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+bad(const char *flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pgr-vmm: %s: ", flag);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void parse_memory(struct args *a, const char *v)
+{
+	uint64_t bytes;
+
+	if (parse_size(v, &bytes) < 0)
+		bad("--memory", "'%s' is not a size (e.g. 512M, 4G)", v);
+	if (bytes < (16ULL << 20) || bytes > (1ULL << 40) || bytes % 4096)
+		bad("--memory", "'%s' must be a multiple of 4 KiB between 16M and 1T", v);
+	a->cfg.mem_bytes = bytes;
+}
+
+static void parse_cpus(struct args *a, const char *v)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (!*v || *end || n < 1 || n > VM_MAX_VCPUS)
+		bad("--cpus", "'%s' is not a number from 1 to 64", v);
+	a->cfg.ncpus = (int)n;
+}
+
+static void parse_name(struct args *a, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!n || n >= sizeof(a->cfg.name) || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		bad("--name", "'%s' must be 1-63 characters of letters, digits, '.', '_', '-'", v);
+	strcpy(a->cfg.name, v);
+}
+
+static void parse_file(const char *flag, char **dst, const char *v)
+{
+	if (access(v, R_OK) < 0)
+		bad(flag, "cannot read '%s': %s", v, strerror(errno));
+	free(*dst);
+	*dst = strdup(v);
+}
+
+enum { OPT_NAME = 256, OPT_UUID, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY,
+       OPT_CPUS, OPT_SERIAL, OPT_API, OPT_PAUSED, OPT_NOREBOOT, OPT_INCOMING,
+       OPT_SHUTDOWN_TIMEOUT, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
+
+static const struct option options[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "uuid", required_argument, NULL, OPT_UUID },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "api-socket", required_argument, NULL, OPT_API },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "no-reboot", no_argument, NULL, OPT_NOREBOOT },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "debug", required_argument, NULL, OPT_DEBUG },
+	{ "log-file", required_argument, NULL, OPT_LOGFILE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void parse_one(struct args *a, int opt, const char *v)
+{
+	char *err = NULL;
+
+	switch (opt) {
+	case OPT_NAME: parse_name(a, v); break;
+	case OPT_UUID:
+		if (parse_uuid(v, a->cfg.uuid) < 0)
+			bad("--uuid", "'%s' is not a UUID", v);
+		break;
+	case OPT_KERNEL: parse_file("--kernel", &a->cfg.kernel, v); break;
+	case OPT_INITRD: parse_file("--initrd", &a->cfg.initrd, v); break;
+	case OPT_CMDLINE: free(a->cfg.cmdline); a->cfg.cmdline = strdup(v); break;
+	case OPT_MEMORY: parse_memory(a, v); break;
+	case OPT_CPUS: parse_cpus(a, v); break;
+	case OPT_SERIAL:
+		if (serial_check_spec(v, &err) < 0)
+			bad("--serial", "%s", err);
+		a->opts.serial = v;
+		break;
+	case OPT_API: a->api_socket = v; break;
+	case OPT_PAUSED: a->paused = true; break;
+	case OPT_NOREBOOT: a->opts.no_reboot = true; break;
+	case OPT_INCOMING:
+		if (migration_check_uri(v, &err) < 0)
+			bad("--incoming", "%s", err);
+		a->incoming = v;
+		break;
+	case OPT_SHUTDOWN_TIMEOUT: {
+		char *end;
+		long s = strtol(v, &end, 10);
+
+		if (!*v || *end || s < 0 || s > 3600)
+			bad("--shutdown-timeout", "'%s' is not a number of seconds (0-3600)", v);
+		a->shutdown_timeout = (unsigned int)s;
+		break;
+	}
+	case OPT_DEBUG: log_set_debug(v); break;
+	case OPT_LOGFILE:
+		if (log_set_file(v) < 0)
+			bad("--log-file", "cannot open '%s'", v);
+		break;
+	case OPT_HELP: fputs(usage, stdout); exit(0);
+	case OPT_VERSION: printf("pgr-vmm %s\n", PGR_VERSION); exit(0);
+	}
+}
+
+static void parse_args(struct args *a, int argc, char **argv)
+{
+	int opt;
+
+	vmconfig_init(&a->cfg);
+	strcpy(a->cfg.name, "vm");
+	generate_uuid(a->cfg.uuid);
+	a->shutdown_timeout = 5;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == '?') {
+			fprintf(stderr, "pgr-vmm: %s: unknown option or missing value (see --help)\n",
+				argv[optind - 1]);
+			exit(2);
+		}
+		parse_one(a, opt, optarg);
+	}
+	if (optind < argc)
+		bad(argv[optind], "%s", "unexpected argument (see --help)");
+	if (!a->incoming && !a->cfg.kernel)
+		bad("--kernel", "%s", "required (or --incoming to receive a VM)");
+}
+
+static int run(struct args *a, struct vm *vm)
+{
+	char *err = NULL;
+	int status;
+
+	vm->loop = loop_new();
+	if (!vm->loop || control_attach(vm, a->shutdown_timeout) < 0 ||
+	    serial_attach_loop(vm->serial, vm->loop) < 0) {
+		fprintf(stderr, "pgr-vmm: cannot set up the main loop: %s\n", strerror(errno));
+		return 1;
+	}
+	if (a->api_socket) {
+		vm->api = api_new(vm, vm->loop, a->api_socket, &err);
+		if (!vm->api) {
+			fprintf(stderr, "pgr-vmm: %s\n", err ? err : "cannot create the API socket");
+			free(err);
+			return 2;
+		}
+	}
+	if (vm_start_vcpus(vm) < 0) {
+		fprintf(stderr, "pgr-vmm: cannot start the vCPU threads\n");
+		return 1;
+	}
+	if (a->incoming) {
+		if (migration_incoming_start(vm, a->incoming, a->paused) < 0)
+			return 1;
+	} else if (!a->paused) {
+		control_cont(vm);
+	}
+	status = loop_run(vm->loop);
+	vm_stop_vcpus(vm);
+	api_free(vm->api);
+	vm->api = NULL;
+	loop_free(vm->loop);
+	vm->loop = NULL;
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct vm *vm;
+	char *err = NULL;
+	sigset_t set;
+	int status;
+
+	log_init("pgr-vmm", NULL);
+	/* Signals go to the main loop's signalfd, never to vCPU threads. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	parse_args(&a, argc, argv);
+	log_init("pgr-vmm", a.cfg.name);
+	if (a.incoming && migration_incoming_prepare(&a.cfg, a.incoming, &err) < 0) {
+		fprintf(stderr, "pgr-vmm: --incoming %s: %s\n", a.incoming, err ? err : "failed");
+		return 1;
+	}
+	vm = vm_new(&a.cfg, &a.opts, &err);
+	if (!vm || (!a.incoming && vm_boot(vm, &err) < 0)) {
+		fprintf(stderr, "pgr-vmm: %s\n", err ? err : "cannot build the VM");
+		free(err);
+		vm_free(vm);
+		vmconfig_clear(&a.cfg);
+		return 1;
+	}
+	status = run(&a, vm);
+	vm_free(vm);
+	vmconfig_clear(&a.cfg);
+	return status;
+}
