@@ -38,8 +38,8 @@ struct stream;
 /*
  * Read or write @fd (exactly one of STREAM_READ, STREAM_WRITE). Offsets
  * (stream_tell) count from the fd's position at this call. A writer on a
- * regular file that is empty from the current position on (new, O_TRUNC or
- * appending) leaves holes for skipped zeros. NULL + errno on failure.
+ * regular file that is empty from the current position on (new or O_TRUNC,
+ * not O_APPEND) leaves holes for skipped zeros. NULL + errno on failure.
  */
 struct stream *stream_new_fd(int fd, unsigned int flags);
 /* Read @len bytes at @buf (not copied: must outlive the stream). */
