@@ -37,8 +37,6 @@ static int fail(char **err, const char *fmt, ...)
 
 	if (!err)
 		return -EINVAL;
-	free(*err);
-	*err = NULL;
 	va_start(ap, fmt);
 	if (vasprintf(err, fmt, ap) < 0)
 		*err = NULL;
