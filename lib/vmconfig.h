@@ -63,7 +63,8 @@ int parse_uuid(const char *s, uint8_t uuid[16]);
 void format_uuid(const uint8_t uuid[16], char out[37]);
 void generate_uuid(uint8_t uuid[16]);
 
-/* Added with the implementation (vmconfig.c). */
+/* Added with the implementation (vmconfig.c). Everywhere here, *err is
+ * written only on failure and never freed first: the caller frees it. */
 #define VMCONFIG_MEM_MIN   (16ULL << 20)   /* 16 MiB */
 #define VMCONFIG_MEM_MAX   (1ULL << 40)    /* 1 TiB */
 #define VMCONFIG_MAX_CPUS  64

@@ -347,6 +347,8 @@ static void test_validate(void)
 	c.disks[1].cache = (enum disk_cache)7;
 	CHECK_EQ_INT(vmconfig_validate(&c, &err), -EINVAL);
 	CHECK_CONTAINS(err, "disks[1].cache");
+	free(err);
+	err = NULL;
 	c.disks[1].cache = DISK_CACHE_WRITEBACK;
 	c.nets[1].mac[0] = 0x01;
 	CHECK_EQ_INT(vmconfig_validate(&c, NULL), -EINVAL);
@@ -355,12 +357,18 @@ static void test_validate(void)
 	c.kernel = strdup("/boot/\xff");
 	CHECK_EQ_INT(vmconfig_validate(&c, &err), -EINVAL);
 	CHECK_CONTAINS(err, "UTF-8");
+	free(err);
+	err = NULL;
 	free(c.kernel);
 	c.kernel = strdup("/boot/\xc0\xaf");  /* overlong '/' */
 	CHECK_EQ_INT(vmconfig_validate(&c, &err), -EINVAL);
+	free(err);
+	err = NULL;
 	free(c.kernel);
 	c.kernel = strdup("/boot/\xed\xa0\x80");  /* surrogate */
 	CHECK_EQ_INT(vmconfig_validate(&c, &err), -EINVAL);
+	free(err);
+	err = NULL;
 	free(c.kernel);
 	c.kernel = strdup("/boot/\xf0\x9f\x90\xa6");  /* a bird is fine */
 	CHECK_EQ_INT(vmconfig_validate(&c, &err), 0);
