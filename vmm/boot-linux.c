@@ -85,7 +85,10 @@ static int linux_find_payload(struct boot_ctx *c, struct linux_image *li)
 	li->payload = f->data + setup_size;
 	li->payload_size = f->size - setup_size;
 	if ((uint64_t)li->hdr.syssize * 16 > li->payload_size)
-		return linux_truncated(c, "protected-mode kernel (syssize)");
+		return boot_fail(c, -ENOEXEC, "kernel %s: truncated (its header says %llu bytes "
+				 "of protected-mode kernel, the file has %llu)", f->path,
+				 (unsigned long long)li->hdr.syssize * 16,
+				 (unsigned long long)li->payload_size);
 	return 0;
 }
 

@@ -137,7 +137,7 @@ static int boot_write_gdt(struct boot_ctx *c)
 int boot_write_cmdline(struct boot_ctx *c, size_t max, const char *limit_what)
 {
 	if (c->cmdline_len > max)
-		return boot_fail(c, -E2BIG, "cmdline longer than %zu bytes (%s): %zu",
+		return boot_fail(c, -E2BIG, "cmdline longer than %zu bytes, %s (it has %zu)",
 				 max, limit_what, c->cmdline_len);
 	return gm_write(c->gm, BOOT_CMDLINE_GPA, c->cmdline, c->cmdline_len + 1);
 }

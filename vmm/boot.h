@@ -56,8 +56,8 @@ struct boot_result {
 };
 
 /* Load kernel (+initrd, cmdline), write start_info/boot_params, e820, MP table.
- * 0, or a negative errno with *err set to a malloc'd one-line message for a
- * user naming the file and what is wrong with it. */
+ * 0, or a negative errno with *err (set to NULL first) a malloc'd one-line
+ * message for a user naming the file and what is wrong with it. */
 int boot_load(struct guest_mem *gm, const struct boot_spec *spec,
 	      struct boot_result *out, char **err);
 
