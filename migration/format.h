@@ -89,7 +89,9 @@ struct format_ram_image {
 	struct pgr_mig_image_region region[PGR_MIG_IMAGE_MAX_REGIONS]; /* host order */
 	uint64_t nr_chunks;                   /* over all regions */
 	uint32_t *chunk_crc;                  /* nr_chunks, after format_ram_image_end() */
-	uint64_t zero_pages, data_pages;      /* counted by _load() and _verify_fd() */
+	uint64_t zero_pages, data_pages;      /* counted by _load() into NULL
+					       * destinations and by _verify_fd()
+					       * (holes vs data in the file) */
 	/* private */
 	uint32_t *computed;                   /* chunk CRCs computed by _load() */
 	uint64_t nr_computed;
@@ -212,6 +214,7 @@ struct format_walk_event {
 	/* DEFINITION, CPU, DEVICE, VM, ROUND: the payload, valid during the call */
 	const void *payload;
 	size_t payload_len;
+	const struct pgr_mig_round *round;   /* ROUND: decoded, host order */
 	/* RAM_PAGES, BLOCKS: runs; RAM_IMAGE: regions. Pages (sectors for BLOCKS). */
 	uint64_t runs, zero_pages, data_pages;
 };
