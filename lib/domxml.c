@@ -56,6 +56,14 @@ struct rule {
 
 /* ---- errors, warnings, strings --------------------------------------------- */
 
+/* Messages quote the document: keep them one printable line. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+}
+
 /* Sets *p->err to "domain XML line N: msg" (line 0: no line). */
 static int vfail(struct ps *p, long line, const char *fmt, va_list ap)
 {
@@ -63,6 +71,7 @@ static int vfail(struct ps *p, long line, const char *fmt, va_list ap)
 	int r;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	printable(msg);
 	if (!p->err)
 		return -EINVAL;
 	if (p->err_set)         /* the caller's *err is never freed, only ours */
@@ -115,6 +124,7 @@ static void warn(struct ps *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w.msg, sizeof(w.msg), fmt, ap);
 	va_end(ap);
+	printable(w.msg);
 	for (i = 0; i < p->nwarn; i++)
 		if (!strcmp(p->warn[i].msg, w.msg))
 			return;

@@ -224,6 +224,7 @@ static const struct xml_case {
 	{ HEAD "<uuid>306e05ed-e398-ef33-d6e2-3708e90b89a6</uuid>" OS "</domain>", 0, NULL },
 	{ HEAD "<uuid>  306e05ede398ef33d6e23708e90b89a6 </uuid>" OS "</domain>", 0, NULL },
 	{ HEAD "<uuid>306e05ed</uuid>" OS "</domain>", -EINVAL, "not a UUID" },
+	{ HEAD "<uuid>30\r\r\n6e05ed</uuid>" OS "</domain>", -EINVAL, "<uuid>30??6e05ed</uuid>" },
 	{ HEAD "<uuid>00000000-0000-0000-0000-000000000000</uuid>" OS "</domain>", -EINVAL, "uuid" },
 	{ HEAD "<vcpu placement='static'>64</vcpu>" OS "</domain>", 0, NULL },
 	{ HEAD "<vcpu>65</vcpu>" OS "</domain>", -EINVAL, "<vcpu>" },
