@@ -10,17 +10,28 @@
 
 #include <stdbool.h>
 
+#include "migration/outgoing.h"
+
 struct vm;
 struct vm_config;
+struct incoming;
 
 /* Check a migration URI's syntax: file:PATH, tcp:HOST:PORT, unix:PATH. */
 int migration_check_uri(const char *uri, char **err);
-/* Incoming, before the VM exists: open @uri, read the stream header and the
- * definition into @cfg (host-local fields given on the command line win). */
-int migration_incoming_prepare(struct vm_config *cfg, const char *uri, char **err);
-/* Incoming, once the VM is built: load the rest and resume (unless @paused). */
-int migration_incoming_start(struct vm *vm, const char *uri, bool paused);
+/* Incoming, before the VM exists: open @uri (accepting the source's
+ * connection for tcp:/unix:), read the stream header and the definition into
+ * @cfg. NULL with *err on failure. */
+struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *uri, char **err);
+/* Incoming, once the VM is built: load the rest on a thread, then resume
+ * (unless @paused). Takes ownership of @in. */
+int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused);
+void migration_incoming_free(struct incoming *in);
 
-#define MIGRATION_API_COMMANDS
+#define MIGRATION_API_COMMANDS \
+	{ "migrate", qmp_migrate }, \
+	{ "query-migrate", qmp_query_migrate }, \
+	{ "migrate-cancel", qmp_migrate_cancel }, \
+	{ "migrate-set-parameters", qmp_migrate_set_parameters }, \
+	{ "query-migrate-parameters", qmp_query_migrate_parameters },
 
 #endif

@@ -8,8 +8,10 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -21,12 +23,57 @@ struct watch {
 	bool timer;            /* a timerfd: drained before the callback */
 };
 
+struct call {
+	loop_fn fn;
+	void *opaque;
+	struct call *next;
+};
+
 struct loop {
 	int epfd;
 	bool quit;
 	int status;
 	struct watch watches[LOOP_MAX_FDS];
+	int call_fd;           /* eventfd: calls queued by other threads */
+	pthread_mutex_t call_lock;
+	struct call *calls, **calls_tail;
 };
+
+static void run_calls(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	struct call *c, *next;
+	uint64_t n;
+
+	if (read(l->call_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&l->call_lock);
+	c = l->calls;
+	l->calls = NULL;
+	l->calls_tail = &l->calls;
+	pthread_mutex_unlock(&l->call_lock);
+	for (; c; c = next) {
+		next = c->next;
+		c->fn(c->opaque, 0);
+		free(c);
+	}
+}
+
+int loop_call(struct loop *l, loop_fn fn, void *opaque)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	uint64_t one = 1;
+
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->opaque = opaque;
+	pthread_mutex_lock(&l->call_lock);
+	*l->calls_tail = c;
+	l->calls_tail = &c->next;
+	pthread_mutex_unlock(&l->call_lock);
+	return write(l->call_fd, &one, sizeof(one)) < 0 ? -errno : 0;
+}
 
 struct loop *loop_new(void)
 {
@@ -34,9 +81,13 @@ struct loop *loop_new(void)
 
 	if (!l)
 		return NULL;
+	pthread_mutex_init(&l->call_lock, NULL);
+	l->calls_tail = &l->calls;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l->epfd < 0) {
-		free(l);
+	l->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->epfd < 0 || l->call_fd < 0 ||
+	    loop_add(l, l->call_fd, EPOLLIN, run_calls, l) < 0) {
+		loop_free(l);
 		return NULL;
 	}
 	return l;
@@ -46,7 +97,13 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
-	close(l->epfd);
+	if (l->call_fd >= 0) {
+		run_calls(l, 0);
+		close(l->call_fd);
+	}
+	if (l->epfd >= 0)
+		close(l->epfd);
+	pthread_mutex_destroy(&l->call_lock);
 	free(l);
 }
 
@@ -107,7 +164,7 @@ int loop_run(struct loop *l)
 {
 	struct epoll_event evs[32];
 
-	while (!l->quit) {
+	while (!__atomic_load_n(&l->quit, __ATOMIC_ACQUIRE)) {
 		int n = epoll_wait(l->epfd, evs, 32, -1);
 
 		if (n < 0 && errno != EINTR) {
@@ -129,6 +186,10 @@ int loop_run(struct loop *l)
 
 void loop_quit(struct loop *l, int status)
 {
-	l->quit = true;
+	uint64_t one = 1;
+
 	l->status = status;
+	__atomic_store_n(&l->quit, true, __ATOMIC_RELEASE);
+	if (write(l->call_fd, &one, sizeof(one)) < 0)
+		pr_warn("waking the loop: %m");
 }

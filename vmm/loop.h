@@ -22,8 +22,11 @@ int loop_mod(struct loop *l, int fd, uint32_t events);
 void loop_del(struct loop *l, int fd);
 /* A periodic timer; returns its fd (delete with loop_del + close). */
 int loop_add_timer(struct loop *l, uint64_t period_ms, loop_fn fn, void *opaque);
+/* From any thread: run @fn(@opaque, 0) on the loop thread soon, in order. */
+int loop_call(struct loop *l, loop_fn fn, void *opaque);
 /* Run until loop_quit; returns the status given to loop_quit. */
 int loop_run(struct loop *l);
+/* Any thread may call it. */
 void loop_quit(struct loop *l, int status);
 
 #endif

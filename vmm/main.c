@@ -32,6 +32,7 @@ struct args {
 	const char *incoming;
 	bool paused;
 	unsigned int shutdown_timeout;
+	struct incoming *in;   /* an incoming stream, header and definition read */
 };
 
 static const char usage[] =
@@ -234,13 +235,17 @@ static int run(struct args *a, struct vm *vm)
 		fprintf(stderr, "pgr-vmm: cannot start the vCPU threads\n");
 		return 1;
 	}
-	if (a->incoming) {
-		if (migration_incoming_start(vm, a->incoming, a->paused) < 0)
+	if (a->in) {
+		int r = migration_incoming_start(vm, a->in, a->paused);
+
+		a->in = NULL;
+		if (r < 0)
 			return 1;
 	} else if (!a->paused) {
 		control_cont(vm);
 	}
 	status = loop_run(vm->loop);
+	migration_shutdown(vm);
 	vm_stop_vcpus(vm);
 	api_free(vm->api);
 	vm->api = NULL;
@@ -267,14 +272,21 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	parse_args(&a, argc, argv);
 	log_init("pgr-vmm", a.cfg.name);
-	if (a.incoming && migration_incoming_prepare(&a.cfg, a.incoming, &err) < 0) {
-		fprintf(stderr, "pgr-vmm: --incoming %s: %s\n", a.incoming, err ? err : "failed");
-		return 1;
+	if (a.incoming) {
+		a.in = migration_incoming_prepare(&a.cfg, a.incoming, &err);
+		if (!a.in) {
+			fprintf(stderr, "pgr-vmm: --incoming %s: %s\n", a.incoming, err ? err : "failed");
+			free(err);
+			vmconfig_clear(&a.cfg);
+			return 1;
+		}
+		log_init("pgr-vmm", a.cfg.name);
 	}
 	vm = vm_new(&a.cfg, &a.opts, &err);
 	if (!vm || (!a.incoming && vm_boot(vm, &err) < 0)) {
 		fprintf(stderr, "pgr-vmm: %s\n", err ? err : "cannot build the VM");
 		free(err);
+		migration_incoming_free(a.in);
 		vm_free(vm);
 		vmconfig_clear(&a.cfg);
 		return 1;

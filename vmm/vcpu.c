@@ -183,13 +183,26 @@ static bool park(struct vcpu *v, bool stuck)
 	return go_on;
 }
 
+/*
+ * Auto-converge: in every 10 ms window a throttled vCPU runs for
+ * (100 - pct)% and sleeps for the rest. The check happens at each exit;
+ * the migration thread kicks vCPUs that exit too rarely.
+ */
 static void throttle(struct vcpu *v)
 {
-	uint64_t ns = __atomic_load_n(&v->throttle_ns, __ATOMIC_RELAXED);
-	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
+	uint32_t pct = __atomic_load_n(&v->throttle_pct, __ATOMIC_RELAXED);
+	struct timespec now, ts;
+	uint64_t t;
 
-	if (ns)
-		nanosleep(&ts, NULL);
+	if (!pct)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	if (t - v->window_ns < (100 - pct) * 100000ULL)
+		return;
+	ts = (struct timespec){ 0, pct * 100000L };
+	nanosleep(&ts, NULL);
+	v->window_ns = t + pct * 100000ULL;
 }
 
 static void *vcpu_thread(void *arg)

@@ -26,7 +26,8 @@ struct vcpu {
 	bool parked;
 	unsigned int stuck_gen; /* resume generation when it last could not go on */
 	uint64_t exits;        /* KVM_RUN returns, for query-cpus */
-	uint64_t throttle_ns;  /* auto-converge: sleep per 10 ms of running */
+	uint32_t throttle_pct; /* auto-converge: share of each 10 ms held off */
+	uint64_t window_ns;    /* start of the current throttle window */
 };
 
 struct vcpu *vcpu_new(struct vm *vm, int index);

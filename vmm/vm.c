@@ -11,6 +11,7 @@
 #include "devices/devices.h"
 #include "vmm/api.h"
 #include "vmm/cpu-state.h"
+#include "vmm/loop.h"
 #include "vmm/vcpu.h"
 
 #include <errno.h>
@@ -87,12 +88,45 @@ enum vm_state vm_get_state(struct vm *vm)
 	return s;
 }
 
+struct pending_event {
+	struct vm *vm;
+	char *event;
+	json_t *data;
+};
+
+static void emit_pending(void *opaque, uint32_t events)
+{
+	struct pending_event *e = opaque;
+
+	vm_emit_event(e->vm, e->event, e->data);
+	free(e->event);
+	free(e);
+}
+
+/* Events are sent by the main loop: other threads hand them over. */
 void vm_emit_event(struct vm *vm, const char *event, void *data_json)
 {
-	if (vm->api)
-		api_emit_event(vm->api, event, data_json);
-	else
+	struct pending_event *e;
+
+	if (pthread_equal(pthread_self(), vm->main_thread)) {
+		if (vm->api)
+			api_emit_event(vm->api, event, data_json);
+		else
+			json_decref(data_json);
+		return;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e) {
+		e->vm = vm;
+		e->data = data_json;
+		e->event = strdup(event);
+	}
+	if (!e || !e->event || !vm->loop || loop_call(vm->loop, emit_pending, e) < 0) {
 		json_decref(data_json);
+		if (e)
+			free(e->event);
+		free(e);
+	}
 }
 
 void vm_request(struct vm *vm, enum vm_request req)
@@ -161,6 +195,7 @@ struct vm *vm_new(const struct vm_config *cfg, const struct vm_opts *opts, char 
 	if (!vm)
 		return NULL;
 	vm->opts = *opts;
+	vm->main_thread = pthread_self();
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	vm->pio.name = "pio";

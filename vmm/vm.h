@@ -84,7 +84,8 @@ struct vm {
 	struct api *api;
 	int exit_status;
 	void *initial_cpu_state[VM_MAX_VCPUS]; /* power-on snapshot, for reset */
-	struct migration *mig; /* the migration in progress, if any */
+	struct migration *mig; /* outgoing migration state, once used */
+	pthread_t main_thread; /* runs the loop; sends events */
 };
 
 extern const char *const vm_state_names[VM__NR_STATES];

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * incoming: the destination side of save/restore and live migration.
+ * prepare() runs before the VM exists: it opens the file or accepts the
+ * source's connection and reads the header and the definition, which is
+ * all the monitor needs to build the VM. start() loads the rest on a
+ * thread: RAM (mapped from a save file, or written from RAM_PAGES), then
+ * devices, vCPUs and the clock; nothing runs until every section checked
+ * out and, for a socket, the source said GO. Any failure ends this process
+ * with status 1 (after telling the source why), leaving no guest running.
+ */
+#include "migration/migration.h"
+
+#define LOG_SUBSYS "incoming"
+#include "lib/log.h"
+#include "lib/vmconfig.h"
+#include "migration/channel.h"
+#include "migration/devstate.h"
+#include "migration/format.h"
+#include "migration/ram.h"
+#include "vmm/control.h"
+#include "vmm/kvm-state.h"
+#include "vmm/loop.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define GO_TIMEOUT_MS 60000
+
+struct incoming {
+	char *uri;
+	bool is_file, paused;
+	int fd;
+	struct stream *st;
+	struct format_reader *r;
+	struct format_header hdr;
+	struct vm *vm;
+	pthread_t thread;
+	struct devstate_loader loader;
+	uint64_t t_start, t_loaded;
+	char error[512];
+};
+
+void migration_incoming_free(struct incoming *in)
+{
+	if (!in)
+		return;
+	devstate_loader_release(&in->loader);
+	format_reader_free(in->r);
+	stream_free(in->st);
+	if (in->fd >= 0)
+		close(in->fd);
+	free(in->uri);
+	free(in);
+}
+
+static int read_definition(struct incoming *in, struct vm_config *cfg)
+{
+	struct format_section sec;
+
+	if (format_read_header(in->r, &in->hdr) < 0 || format_read_section(in->r, &sec) < 0)
+		return -EIO;
+	if (sec.type != PGR_MIG_DEFINITION)
+		return format_reader_fail(in->r, -EPROTO, "the first section must be the definition");
+	return devstate_read_definition(in->r, cfg);
+}
+
+struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *uri, char **err)
+{
+	struct incoming *in = calloc(1, sizeof(*in));
+	struct vm_config def;
+
+	if (!in)
+		return NULL;
+	in->uri = strdup(uri);
+	in->is_file = channel_kind_of(uri) == CHANNEL_FILE;
+	in->fd = in->is_file ? channel_open_file(uri, err) : channel_accept(uri, err);
+	if (in->fd < 0) {
+		migration_incoming_free(in);
+		return NULL;
+	}
+	in->t_start = ram_now_ns();
+	in->st = stream_new_fd(in->fd, STREAM_READ);
+	in->r = in->st ? format_reader_new(in->st) : NULL;
+	vmconfig_init(&def);
+	if (!in->r || read_definition(in, &def) < 0) {
+		if (asprintf(err, "%s", in->r ? format_reader_error(in->r) : "out of memory") < 0)
+			*err = NULL;
+		if (!in->is_file)
+			commit_send(in->fd, COMMIT_NACK, *err);
+		vmconfig_clear(&def);
+		migration_incoming_free(in);
+		return NULL;
+	}
+	vmconfig_clear(cfg);
+	*cfg = def;
+	return in;
+}
+
+/* Save files: guest RAM becomes a private mapping of the file's image. */
+static int map_image(struct incoming *in, struct format_ram_image *img)
+{
+	struct guest_mem *gm = in->vm->gm;
+
+	if (img->nr_regions != (uint32_t)gm->nr_regions)
+		return format_reader_fail(in->r, -EINVAL, "RAM layout differs from the definition's");
+	for (uint32_t i = 0; i < img->nr_regions; i++) {
+		struct gm_region *g = &gm->regions[i];
+		struct pgr_mig_image_region *f = &img->region[i];
+
+		if (f->gpa != g->gpa || f->size != g->size)
+			return format_reader_fail(in->r, -EINVAL, "RAM region %u differs from the definition's", i);
+		if (mmap(g->hva, g->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+			 in->fd, (off_t)f->offset) == MAP_FAILED)
+			return format_reader_fail(in->r, -errno, "cannot map RAM region %u: %s", i,
+						  strerror(errno));
+	}
+	return 0;
+}
+
+static int load_image(struct incoming *in)
+{
+	struct format_ram_image img;
+	int r = format_ram_image_begin(in->r, &img);
+
+	if (!r)
+		r = format_ram_image_skip(in->r, &img);
+	if (!r)
+		r = format_ram_image_end(in->r, &img);
+	if (!r)
+		r = format_read_section_end(in->r);
+	if (!r)
+		r = format_ram_image_verify_fd(in->r, in->fd, &img);
+	if (!r)
+		r = map_image(in, &img);
+	format_ram_image_release(&img);
+	return r;
+}
+
+static int load_section(struct incoming *in, const struct format_section *sec)
+{
+	switch (sec->type) {
+	case PGR_MIG_RAM_PAGES:
+		if (ram_receive_section(in->r, in->vm->gm) < 0)
+			return -EIO;
+		return format_read_section_end(in->r);
+	case PGR_MIG_RAM_IMAGE:
+		return load_image(in);
+	case PGR_MIG_ROUND: {
+		struct pgr_mig_round round;
+
+		if (format_read_round(in->r, &round) < 0)
+			return -EIO;
+		return format_read_section_end(in->r);
+	}
+	case PGR_MIG_DEVICE:
+	case PGR_MIG_CPU:
+	case PGR_MIG_VM:
+		return devstate_load_section(&in->loader, in->r, sec);
+	default:
+		return format_reader_fail(in->r, -EPROTO, "unexpected %s section",
+					  format_type_name(sec->type));
+	}
+}
+
+static int load_stream(struct incoming *in)
+{
+	struct format_section sec;
+	int r;
+
+	devstate_loader_init(&in->loader, in->vm);
+	for (;;) {
+		if (format_read_section(in->r, &sec) < 0)
+			return -EIO;
+		if (sec.type == PGR_MIG_END)
+			break;
+		r = load_section(in, &sec);
+		if (r < 0)
+			return r;
+	}
+	if (format_read_section_end(in->r) < 0)
+		return -EIO;
+	return devstate_finish(&in->loader, in->r);
+}
+
+static void resume_now(void *opaque, uint32_t events)
+{
+	struct incoming *in = opaque;
+	struct vm *vm = in->vm;
+	uint64_t downtime;
+	char text[32];
+
+	if (kvm_clock_set(vm, in->loader.clock_ns) < 0)
+		pr_warn("setting the guest clock: %m");
+	vm_set_state(vm, in->paused ? VM_PAUSED : VM_RUNNING);
+	if (!in->paused)
+		vm_resume_vcpus(vm);
+	downtime = ram_now_ns() - in->t_loaded;
+	pr_info("resumed %.1f ms after the stream ended (%s)", downtime / 1e6,
+		in->paused ? "paused" : "running");
+	if (!in->is_file) {
+		snprintf(text, sizeof(text), "%llu", (unsigned long long)downtime);
+		commit_send(in->fd, COMMIT_DONE, text);
+	}
+	vm_emit_event(vm, "RESUME", NULL);
+	pthread_join(in->thread, NULL);
+	migration_incoming_free(in);
+}
+
+static void fail_now(void *opaque, uint32_t events)
+{
+	struct incoming *in = opaque;
+
+	fprintf(stderr, "pgr-vmm: incoming migration failed: %s\n", in->error);
+	pr_err("incoming migration failed: %s", in->error);
+	pthread_join(in->thread, NULL);
+	control_quit(in->vm, 1);
+	migration_incoming_free(in);
+}
+
+static void *incoming_thread(void *arg)
+{
+	struct incoming *in = arg;
+	char text[64];
+	int r = load_stream(in), k;
+
+	if (r < 0) {
+		snprintf(in->error, sizeof(in->error), "%s", format_reader_error(in->r));
+		if (!in->is_file)
+			commit_send(in->fd, COMMIT_NACK, in->error);
+		loop_call(in->vm->loop, fail_now, in);
+		return NULL;
+	}
+	in->t_loaded = ram_now_ns();
+	pr_info("stream loaded and verified in %.1f ms", (in->t_loaded - in->t_start) / 1e6);
+	if (!in->is_file) {
+		if ((k = commit_send(in->fd, COMMIT_ACK, NULL)) == 0)
+			k = commit_recv(in->fd, GO_TIMEOUT_MS, text, sizeof(text));
+		if (k != COMMIT_GO) {
+			snprintf(in->error, sizeof(in->error), "the source did not commit (%s)",
+				 k < 0 ? strerror(-k) : "unexpected frame");
+			loop_call(in->vm->loop, fail_now, in);
+			return NULL;
+		}
+	}
+	loop_call(in->vm->loop, resume_now, in);
+	return NULL;
+}
+
+int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused)
+{
+	in->vm = vm;
+	in->paused = paused;
+	vm_set_state(vm, VM_INMIGRATE);
+	if (pthread_create(&in->thread, NULL, incoming_thread, in) != 0) {
+		migration_incoming_free(in);
+		return -EAGAIN;
+	}
+	return 0;
+}
