@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# functions.sh: what every system test shares. Source it first thing:
+#
+#   set -euo pipefail
+#   . "$(dirname "$0")/functions.sh"
+#   requires_kvm
+#
+# It gives the test a private temp dir $T (sockets, logs), and an EXIT trap
+# that kills every process the test started in the background — no monitor
+# is ever left running — prints the guests' last lines if the test failed,
+# and removes $T (kept with KEEP=1). Exit 0 pass, 77 skip, else fail.
+# Helpers for the monitor (start_vmm, vmm_wait, expect_exit, qmp), the
+# guest's serial line (wait_for_log, console_attach, console_send) and its
+# log (heartbeat_check, no_corrupt: tests/system/guestlog.py does the
+# parsing). Tests run from tests/run.sh; docs/testing.md tells how to write one.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+VMM=$BUILD/pgr-vmm
+GUEST=$BUILD/guest/pgr-testguest.elf
+GUESTLOG=$ROOT/tests/system/guestlog.py
+TEST=$(basename "$0" .sh)
+T=$(mktemp -d "${TMPDIR:-/tmp}/pgr-$TEST.XXXXXX")
+declare -A VMM_PID=()
+VMM_STATUS=
+
+log() { echo "$TEST: $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "skip: $*"; exit 77; }
+
+# The guests' last words (heartbeats left out), for a failed test's log.
+dump_logs() {
+	local f
+
+	for f in "$T"/*.log "$T"/*.err; do
+		[ -s "$f" ] || continue
+		echo "--- ${f##*/}: last lines other than heartbeats; last heartbeat:" \
+			"$(grep -a '^H[0-9]*$' "$f" | tail -n 1)"
+		grep -av '^H[0-9]*$' "$f" | tail -n 15
+	done
+}
+
+cleanup() {
+	local rc=$? pid
+
+	trap - EXIT
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		dump_logs >&2
+	fi
+	for pid in $(jobs -p) "${VMM_PID[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [ -n "${KEEP:-}" ]; then
+		echo "kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+[ -x "$VMM" ] && [ -f "$GUEST" ] || fail "$VMM or $GUEST missing: run make"
+
+# ---- requirements ----------------------------------------------------------
+
+requires() {
+	local c
+
+	for c; do
+		command -v "$c" >/dev/null || skip "$c not installed"
+	done
+}
+
+# Skip, saying why, unless this user can create a VM.
+requires_kvm() {
+	[ -e /dev/kvm ] || skip "/dev/kvm absent"
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm not accessible to $(id -un)"
+	python3 - <<-'EOF' || skip "/dev/kvm present but KVM cannot create a VM"
+		import fcntl, os
+		fd = os.open('/dev/kvm', os.O_RDWR)
+		assert fcntl.ioctl(fd, 0xAE00) == 12     # KVM_GET_API_VERSION
+		os.close(fcntl.ioctl(fd, 0xAE01, 0))     # KVM_CREATE_VM
+	EOF
+}
+
+# ---- time ------------------------------------------------------------------
+
+# now_ms: milliseconds since the epoch, in $REPLY (no fork).
+now_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+
+	REPLY=$((us / 1000))
+}
+
+# ---- the monitor -----------------------------------------------------------
+
+# start_vmm NAME ARGS...: run pgr-vmm in the background, serial output to
+# $T/NAME.log, API on $T/NAME.sock, stdout/stderr to $T/NAME.out/.err;
+# later ARGS override those. Its pid: ${VMM_PID[NAME]}.
+start_vmm() {
+	local name=$1
+	shift
+
+	"$VMM" --name "$name" --serial "file:$T/$name.log" --api-socket "$T/$name.sock" \
+		"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	VMM_PID[$name]=$!
+}
+
+# vmm_alive NAME: the monitor has not exited (a zombie counts as exited).
+vmm_alive() {
+	local stat
+
+	stat=$(cat "/proc/${VMM_PID[$1]}/stat" 2>/dev/null) || return 1
+	[[ $stat != *") Z "* ]]
+}
+
+# vmm_wait NAME TIMEOUT: wait for the monitor to exit by itself; its exit
+# status in $VMM_STATUS. Fails the test if it is still running after
+# TIMEOUT seconds.
+vmm_wait() {
+	local name=$1 deadline
+
+	now_ms
+	deadline=$((REPLY + $2 * 1000))
+	while vmm_alive "$name"; do
+		now_ms
+		[ "$REPLY" -lt "$deadline" ] || fail "$name still running after $2 s"
+		sleep 0.05
+	done
+	VMM_STATUS=0
+	wait "${VMM_PID[$name]}" || VMM_STATUS=$?
+	unset "VMM_PID[$name]"
+}
+
+# expect_exit NAME STATUS TIMEOUT: the monitor exits with STATUS in time.
+expect_exit() {
+	vmm_wait "$1" "$3"
+	[ "$VMM_STATUS" -eq "$2" ] || fail "$1 exited with status $VMM_STATUS, expected $2"
+}
+
+# qmp SOCK JSON [FIELD]: send one API command on a new connection and print
+# the reply to it (the greeting and events skipped; matched by "id" when the
+# request has one) — or only FIELD of it, a dotted path such as
+# return.status (strings bare, anything else as JSON). Retries connecting
+# for 5 s, so it can follow start_vmm at once.
+qmp() {
+	python3 - "$@" <<-'EOF'
+		import json, socket, sys, time
+		path, req = sys.argv[1], sys.argv[2]
+		try:
+		    want = json.loads(req).get('id')
+		except (ValueError, AttributeError):
+		    want = None
+		deadline = time.time() + 5
+		while True:
+		    s = socket.socket(socket.AF_UNIX)
+		    try:
+		        s.connect(path)
+		        break
+		    except OSError as e:
+		        s.close()
+		        if time.time() > deadline:
+		            sys.exit(f'qmp: {path}: {e}')
+		        time.sleep(0.05)
+		s.settimeout(10)
+		s.sendall(req.encode() + b'\n')
+		for raw in s.makefile('rb'):
+		    msg = json.loads(raw)
+		    if 'QMP' in msg or 'event' in msg or (want is not None and msg.get('id') != want):
+		        continue
+		    if len(sys.argv) > 3:
+		        for key in sys.argv[3].split('.'):
+		            msg = msg[int(key)] if isinstance(msg, list) else msg[key]
+		        raw = (msg if isinstance(msg, str) else json.dumps(msg)).encode()
+		    print(raw.decode().strip())
+		    sys.exit(0)
+		sys.exit(f'qmp: {path}: connection closed before the reply to {req}')
+	EOF
+}
+
+# ---- the guest's serial line -----------------------------------------------
+
+# wait_for_log FILE REGEX TIMEOUT [COUNT]: wait until COUNT (default 1) lines
+# of FILE match the extended REGEX; fails the test after TIMEOUT seconds.
+wait_for_log() {
+	local file=$1 re=$2 count=${4:-1} deadline n
+
+	now_ms
+	deadline=$((REPLY + $3 * 1000))
+	while :; do
+		n=$(grep -acE -- "$re" "$file" 2>/dev/null) || true
+		[ "${n:-0}" -ge "$count" ] && return 0
+		now_ms
+		[ "$REPLY" -lt "$deadline" ] ||
+			fail "waited $3 s for $count line(s) matching /$re/ in ${file##*/}, saw ${n:-0}"
+		sleep 0.05
+	done
+}
+
+# console_attach NAME SOCK: attach to a --serial unix:SOCK console; what the
+# guest prints goes to $T/NAME.log; console_send NAME TEXT types a line.
+console_attach() {
+	local i
+
+	mkfifo "$T/$1.in"
+	python3 "$GUESTLOG" console "$2" "$T/$1.log" "$T/$1.in" &
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$T/$1.log" ] && return 0
+		sleep 0.05
+	done
+	fail "cannot attach to the console at $2"
+}
+
+console_send() {
+	printf '%s\n' "$2" >"$T/$1.in"
+}
+
+# ---- what the guest lost ---------------------------------------------------
+
+# heartbeat_check LOG...: H<seq> contiguous from 1 in each boot, over the
+# concatenation of the LOGs; sets BOOTS and HEARTBEATS.
+heartbeat_check() {
+	local out
+
+	out=$(python3 "$GUESTLOG" heartbeats "$@") || fail "heartbeats: $out"
+	eval "$out"
+}
+
+# no_corrupt LOG...: no CORRUPT or FAULT line, every V sweep corrupt=0;
+# sets SWEEPS.
+no_corrupt() {
+	local out
+
+	out=$(python3 "$GUESTLOG" intact "$@") || fail "guest memory: $out"
+	eval "$out"
+}
+
+# hb_last LOG: the last heartbeat's sequence number (0 if none).
+hb_last() {
+	local h
+
+	h=$(grep -a '^H[0-9]*$' "$1" | tail -n 1)
+	echo "${h:-H0}" | cut -c2-
+}
