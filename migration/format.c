@@ -159,9 +159,13 @@ int format_write_section_begin(struct format_writer *w, uint32_t type, uint32_t 
 {
 	const struct type_info *ti = type_info(type);
 
+	char field[PGR_MIG_NAME_LEN] = { 0 };
+
 	if (!name && ti)
 		name = ti->label;
-	if (!ti || !name || strlen(name) >= PGR_MIG_NAME_LEN || w->in_section) {
+	if (name)
+		memcpy(field, name, strnlen(name, sizeof(field)));
+	if (!ti || !name || !name_ok(field, sizeof(field)) || w->in_section) {
 		pr_err("bad section: type %" PRIu32 " name %s%s", type, name ? name : "(none)",
 		       w->in_section ? " inside another section" : "");
 		stream_set_error(w->s, -EINVAL);
@@ -171,7 +175,7 @@ int format_write_section_begin(struct format_writer *w, uint32_t type, uint32_t 
 	stream_put_u32(w->s, type);
 	stream_put_u32(w->s, version);
 	stream_put_u32(w->s, instance);
-	put_fixed_str(w->s, name, PGR_MIG_NAME_LEN);
+	stream_put(w->s, field, sizeof(field));
 	stream_put_u64(w->s, length);
 	w->in_section = true;
 	w->type = type;
@@ -479,6 +483,8 @@ int format_read_header(struct format_reader *r, struct format_header *hdr)
 	memset(hdr, 0, sizeof(*hdr));
 	stream_crc_reset(r->s);
 	stream_get(r->s, magic, sizeof(magic));
+	if (stream_error(r->s) == STREAM_ETRUNC && stream_tell(r->s) == 0)
+		return reader_err(r, STREAM_ETRUNC, "truncated stream: empty, no header");
 	if (stream_error(r->s) == STREAM_ETRUNC)
 		return reader_err(r, -EBADMSG, "not a Peregrine migration stream (%" PRIu64
 				  " bytes, too short for a header)", stream_tell(r->s));

@@ -371,14 +371,19 @@ static void test_section_bounds(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct stream *s = stream_new_mem_write(), *rs;
-		struct format_writer *w = format_writer_new(s);
 		struct format_reader *r;
 		struct format_section sec;
 		const void *data;
 		size_t len;
+		char name[PGR_MIG_NAME_LEN] = { 0 };
 
-		format_write_section_begin(w, cases[i].type, 1, cases[i].inst, cases[i].name,
-					   cases[i].len);
+		/* by hand: the writer refuses to write these */
+		memcpy(name, cases[i].name ? cases[i].name : "x", strlen(cases[i].name ?: "x"));
+		stream_put_u32(s, cases[i].type);
+		stream_put_u32(s, 1);
+		stream_put_u32(s, cases[i].inst);
+		stream_put(s, name, sizeof(name));
+		stream_put_u64(s, cases[i].len);
 		data = stream_mem_data(s, &len);
 		rs = stream_new_mem_read(data, len);
 		r = format_reader_new(rs);
@@ -386,9 +391,29 @@ static void test_section_bounds(void)
 		CHECK_CONTAINS(format_reader_error(r), cases[i].msg);
 		format_reader_free(r);
 		stream_free(rs);
-		format_writer_free(w);
 		stream_free(s);
 	}
+}
+
+static void test_writer_refuses(void)
+{
+	struct stream *s = stream_new_mem_write();
+	struct format_writer *w = format_writer_new(s);
+
+	CHECK_EQ_INT(format_write_section_begin(w, PGR_MIG_DEVICE, 1, 0, "se rial", 0), -EINVAL);
+	CHECK_EQ_INT(stream_error(s), -EINVAL);
+	format_writer_free(w);
+	stream_free(s);
+	s = stream_new_mem_write();
+	w = format_writer_new(s);
+	CHECK_EQ_INT(format_write_section_begin(w, PGR_MIG_DEVICE, 1, 0, NULL, 0), -EINVAL);
+	format_writer_free(w);
+	stream_free(s);
+	s = stream_new_mem_write();
+	w = format_writer_new(s);
+	CHECK_EQ_INT(format_write_section_begin(w, 77, 1, 0, "x", 0), -EINVAL);
+	format_writer_free(w);
+	stream_free(s);
 }
 
 /* ---- save file with holes ---- */
@@ -538,6 +563,7 @@ int main(void)
 	test_messages();
 	test_bad_runs();
 	test_section_bounds();
+	test_writer_refuses();
 	test_save_file();
 	{
 		char path[256];

@@ -330,6 +330,49 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+struct sock_bench {
+	int fd;
+	const uint8_t *buf;
+	size_t len;
+	int rounds;
+};
+
+static void *sock_writer(void *arg)
+{
+	struct sock_bench *b = arg;
+	struct stream *w = stream_new_fd(b->fd, STREAM_WRITE | STREAM_CLOSE_FD);
+
+	for (int i = 0; i < b->rounds; i++)
+		for (size_t o = 0; o < b->len; o += 4096)
+			stream_put(w, b->buf + o, 4096);
+	stream_flush(w);
+	stream_free(w);
+	return NULL;
+}
+
+/* Writer thread to reader over a unix socket, 4 KiB at a time, CRC on both. */
+static void bench_socket(const uint8_t *buf, size_t len)
+{
+	struct sock_bench b = { .buf = buf, .len = len, .rounds = 8 };
+	uint8_t page[4096];
+	struct stream *r;
+	pthread_t t;
+	int sv[2];
+	double t0 = now();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return;
+	b.fd = sv[0];
+	pthread_create(&t, NULL, sock_writer, &b);
+	r = stream_new_fd(sv[1], STREAM_READ | STREAM_CLOSE_FD);
+	while (!stream_get(r, page, sizeof(page)))
+		;
+	pthread_join(t, NULL);
+	printf("stream over a unix socket, 4 KiB puts and gets, CRC both ends: %.0f MB/s\n",
+	       stream_tell(r) / (now() - t0) / 1e6);
+	stream_free(r);
+}
+
 static void bench(void)
 {
 	size_t n = 64 << 20;
@@ -365,6 +408,14 @@ static void bench(void)
 	printf("stream to /dev/null, 4 KiB puts with CRC: %.0f MB/s (crc %08x)\n",
 	       8 * n / (now() - t) / 1e6, stream_crc(s));
 	stream_free(s);
+	s = stream_new_mem_read(b, n);
+	t = now();
+	while (!stream_eof(s))
+		stream_skip(s, 4096);
+	printf("stream from memory, 4 KiB skips with CRC: %.0f MB/s (crc %08x)\n",
+	       n / (now() - t) / 1e6, stream_crc(s));
+	stream_free(s);
+	bench_socket(b, n);
 	free(b);
 }
 
