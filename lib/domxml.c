@@ -914,6 +914,12 @@ static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const
 	xmlStopParser(ctxt);
 }
 
+/* libxml2 reports some errors (encoding conversion) outside the parser
+ * context, on stderr; ours come back through *err instead. */
+static void quiet(void *ctx, const char *msg, ...)
+{
+}
+
 static void init_libxml(void)
 {
 	xmlInitParser();
@@ -924,7 +930,9 @@ static xmlDoc *read_doc(struct ps *p, const char *xml, size_t len)
 	static pthread_once_t once_init = PTHREAD_ONCE_INIT;
 	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 			 XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
+	xmlGenericErrorFunc saved_fn;
 	xmlParserCtxtPtr ctxt;
+	void *saved_ctx;
 	xmlDoc *doc;
 
 	pthread_once(&once_init, init_libxml);
@@ -935,7 +943,11 @@ static xmlDoc *read_doc(struct ps *p, const char *xml, size_t len)
 	}
 	ctxt->_private = p;
 	ctxt->sax->internalSubset = on_doctype;
+	saved_fn = xmlGenericError;             /* per thread */
+	saved_ctx = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, quiet);
 	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, opts);
+	xmlSetGenericErrorFunc(saved_ctx, saved_fn);
 	if (!doc && !p->doctype) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 

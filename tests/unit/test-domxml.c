@@ -26,10 +26,12 @@ static char *read_data(const char *name, size_t *len)
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "tests/data/%s", name);
+	/* Run from the top of the source tree, or say where it is. */
+	snprintf(path, sizeof(path), "%s/tests/data/%s",
+		 getenv("PGR_SRCDIR") ? getenv("PGR_SRCDIR") : ".", name);
 	f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, "cannot open %s (run from the source tree)\n", path);
+		fprintf(stderr, "cannot open %s (run from the source tree or set PGR_SRCDIR)\n", path);
 		return NULL;
 	}
 	fseek(f, 0, SEEK_END);
@@ -445,6 +447,11 @@ static void test_hostile(void)
 		"<!DOCTYPE d [<!ENTITY % p SYSTEM 'file:///etc/passwd'> %p;]><domain type='kvm'/>";
 	static const char undeclared[] = HEAD "<os><kernel>&x;</kernel></os></domain>";
 	static const char nul[] = HEAD "<os><kernel>/k\0/evil</kernel></os></domain>";
+	/* (With an iconv encoding such as EUC-JP, libxml2 would also print to
+	 * stderr unless silenced; that case is left to the fuzzer, because
+	 * loading the gconv module upsets valgrind.) */
+	static const char bad_enc[] = "<?xml version='1.0' encoding='ASCII'?><domain type='kvm'>"
+		"<name>\xff\xfe\0\0\x80</name></domain>";
 	size_t big = 2u << 20;
 	char *buf;
 
@@ -454,6 +461,7 @@ static void test_hostile(void)
 	check_refused("parameter entity", param, strlen(param), "DOCTYPE");
 	check_refused("undeclared entity", undeclared, strlen(undeclared), "Entity 'x'");
 	check_refused("embedded NUL", nul, sizeof(nul) - 1, "line 1");
+	check_refused("bad bytes for the declared encoding", bad_enc, sizeof(bad_enc) - 1, "line 1");
 
 	buf = repeat(HEAD OS "<devices>", "<input type='tablet' bus='usb'/>", big / 32, "</devices></domain>");
 	check_refused("2 MB document", buf, strlen(buf), "limit");
