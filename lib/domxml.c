@@ -64,6 +64,8 @@ static void printable(char *s)
 			*s = '?';
 }
 
+static int vfail(struct ps *p, long line, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 /* Sets *p->err to "domain XML line N: msg" (line 0: no line). */
 static int vfail(struct ps *p, long line, const char *fmt, va_list ap)
 {
