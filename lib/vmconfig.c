@@ -370,6 +370,8 @@ static int check_name(const char *name, char **err)
 		return fail(err, "field 'name': must be 1 to %d characters", NAME_LEN_MAX);
 	if (!all_name_chars(name, "._-"))
 		return fail(err, "field 'name': only letters, digits, '.', '_' and '-' are allowed");
+	if (!strcmp(name, ".") || !strcmp(name, ".."))    /* names become file names */
+		return fail(err, "field 'name': '%s' is not a name", name);
 	return 0;
 }
 

@@ -73,7 +73,7 @@ void generate_uuid(uint8_t uuid[16]);
 
 /* The rules vmconfig_from_json enforces, for configs built from flags or XML:
  * 0, or -EINVAL with *err (malloc'd, one line; err may be NULL) naming the
- * field. Name [A-Za-z0-9._-]{1,63}; memory a multiple of 4 KiB in
+ * field. Name [A-Za-z0-9._-]{1,63}, not "." or ".."; memory a multiple of 4 KiB in
  * [16 MiB, 1 TiB]; 1..64 vCPUs; strings valid UTF-8 without control
  * characters; disk targets and MACs unique; MACs unicast and non-zero. */
 int vmconfig_validate(const struct vm_config *c, char **err);
