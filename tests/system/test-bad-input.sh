@@ -57,7 +57,7 @@ bad_flag --log-file "${base[@]}" --log-file /nonexistent/dir/log
 
 # Files that are not kernels: refused when loading, which needs KVM.
 requires_kvm
-python3 - "$GUEST" "$T" <<-'EOF'
+"$PYTHON" - "$GUEST" "$T" <<-'EOF'
 	import struct, sys
 	guest, t = sys.argv[1], sys.argv[2]
 	elf = open(guest, 'rb').read()
