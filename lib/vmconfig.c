@@ -41,6 +41,9 @@ static int fail(char **err, const char *fmt, ...)
 	if (vasprintf(err, fmt, ap) < 0)
 		*err = NULL;
 	va_end(ap);
+	for (char *c = *err; c && *c; c++)      /* keys from the wire: one line */
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 

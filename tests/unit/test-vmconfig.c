@@ -250,6 +250,7 @@ static const struct bad_json {
 	{ "", "cpu_mode", "\"\"", "'cpu_mode'" },
 	{ "", "extra", "1", "'extra'" },
 	{ "", "Name", "\"a\"", "'Name'" },
+	{ "", "tru\nname", "1", "'tru?name'" },
 	{ "", "disks", "{}", "'disks'" },
 	{ "", "disks", "[1]", "'disks[0]'" },
 	{ "", "disks", "[{\"path\":\"/a\",\"target\":\"vda\"},{\"path\":\"/b\",\"target\":\"vda\"}]", "'disks[1].target'" },
