@@ -275,8 +275,10 @@ int vmconfig_copy(struct vm_config *dst, const struct vm_config *src)
 	int i;
 
 	if (src->ndisks < 0 || src->ndisks > VMCONFIG_MAX_DISKS ||
-	    src->nnets < 0 || src->nnets > VMCONFIG_MAX_NETS)
+	    src->nnets < 0 || src->nnets > VMCONFIG_MAX_NETS) {
+		memset(dst, 0, sizeof(*dst));
 		return -EINVAL;
+	}
 	*dst = *src;
 	ok &= dup_in_place(&dst->kernel);
 	ok &= dup_in_place(&dst->initrd);
