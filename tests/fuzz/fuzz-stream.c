@@ -6,9 +6,10 @@
  * unbounded allocation is a bug in migration/format.c or lib/stream.c.
  *
  * Mutated bytes almost never keep their checksums right, which would stop
- * the walk at the first section. So each input is walked twice: as given,
- * and with every CRC (header, sections, RAM image chunks) recomputed by the
- * small framing-only fixer below, so the parsers behind the checksums are
+ * the walk at the first section. So each input is walked as given, and
+ * then with every CRC (header, sections, RAM image chunks) recomputed by
+ * the small framing-only fixer below — from memory and from a memfd, so the
+ * parsers behind the checksums and the fd/seek/SEEK_DATA paths are
  * exercised too. The fixer trusts nothing and clamps every length.
  * Seeds: tests/fuzz/seeds/fuzz-stream/; `make fuzz` runs it.
  */
@@ -16,6 +17,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "lib/crc32c.h"
 #include "migration/format.h"
@@ -101,9 +104,8 @@ static int count_event(void *ctx, const struct format_walk_event *ev)
 	return 0;
 }
 
-static void walk(const uint8_t *data, size_t size)
+static void walk_stream(struct stream *s)
 {
-	struct stream *s = stream_new_mem_read(data, size);
 	struct format_reader *r = format_reader_new(s);
 	unsigned int events = 0;
 
@@ -113,15 +115,28 @@ static void walk(const uint8_t *data, size_t size)
 	stream_free(s);
 }
 
+/* The same bytes as a regular file: the fd reader, seeks, SEEK_DATA. */
+static void walk_file(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz-stream", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, data, size) == (ssize_t)size && lseek(fd, 0, SEEK_SET) == 0)
+		walk_stream(stream_new_fd(fd, STREAM_READ));
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy = malloc(size ? size : 1);
 
-	walk(data, size);
+	walk_stream(stream_new_mem_read(data, size));
 	if (copy) {
 		memcpy(copy, data, size);
 		fix_crcs(copy, size);
-		walk(copy, size);
+		walk_stream(stream_new_mem_read(copy, size));
+		walk_file(copy, size);
 		free(copy);
 	}
 	return 0;
