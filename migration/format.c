@@ -266,13 +266,11 @@ int format_write_ram_pages(struct format_writer *w, const struct format_ram_run 
 
 static bool page_is_zero(const uint8_t *p)
 {
-	const uint64_t *q = (const uint64_t *)p;
-	uint64_t acc = 0;
+	for (size_t i = 0; i < PGR_MIG_PAGE_SIZE; i += 64) {
+		uint64_t q[8];
 
-	for (size_t i = 0; i < PGR_MIG_PAGE_SIZE / 8; i += 8) {
-		acc = q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] | q[i + 5] |
-		      q[i + 6] | q[i + 7];
-		if (acc)
+		memcpy(q, p + i, sizeof(q));   /* no alignment assumed */
+		if (q[0] | q[1] | q[2] | q[3] | q[4] | q[5] | q[6] | q[7])
 			return false;
 	}
 	return true;
