@@ -7,6 +7,7 @@
 
 #include "devices/pci.h"
 #include "devices/serial.h"
+#include "devices/virtio-blk.h"
 #include "vmm/kvm-state.h"
 #include "vmm/vm.h"
 
@@ -36,6 +37,12 @@ int devices_create(struct vm *vm, char **err)
 	if (!vm->pm) {
 		*err = strdup("cannot create the PM block");
 		return -ENOMEM;
+	}
+	for (int i = 0; i < vm->cfg.ndisks; i++) {
+		vm->blks[i] = virtio_blk_create(vm, &vm->cfg.disks[i], i, err);
+		if (!vm->blks[i])
+			return -EINVAL;
+		vm->nblks++;
 	}
 	return 0;
 }

@@ -76,6 +76,29 @@ uint64_t pci_bar_addr(const struct pci_dev *d, int bar)
 	return lo & ~15u;
 }
 
+bool pci_mem_enabled(const struct pci_dev *d)
+{
+	return d->cfg[PCI_COMMAND] & 2;
+}
+
+int pci_add_cap(struct pci_dev *d, uint8_t id, const void *body, uint8_t len)
+{
+	int off = d->cap_end ? d->cap_end : 0x40;
+	uint8_t *link = &d->cfg[0x34];
+
+	if (off + 2 + len > PCI_CFG_SIZE)
+		return -ENOSPC;
+	while (*link)
+		link = &d->cfg[*link + 1];
+	*link = (uint8_t)off;
+	d->cfg[0x06] |= 0x10;                  /* status: capability list */
+	d->cfg[off] = id;
+	d->cfg[off + 1] = 0;
+	memcpy(d->cfg + off + 2, body, len);
+	d->cap_end = (off + 2 + len + 3) & ~3;
+	return off;
+}
+
 int pci_add(struct pci *p, struct pci_dev *d)
 {
 	for (int i = 1; i < PCI_MAX_SLOTS; i++) {
@@ -110,6 +133,8 @@ static void cfg_access(struct pci *p, uint64_t off, uint8_t *data, uint32_t len,
 		return;
 	}
 	if (!is_write) {
+		if (d->cfg_read)
+			d->cfg_read(d, reg, len);
 		memcpy(data, d->cfg + reg, len);
 		return;
 	}

@@ -23,9 +23,12 @@ struct pci_dev {
 	uint8_t wmask[PCI_CFG_SIZE];   /* bits the guest may write */
 	uint64_t bar_size[6];          /* 0: BAR unused */
 	int slot;
+	int cap_end;                   /* next free capability offset */
 	void *opaque;
 	/* Called after the guest wrote config space (under the PCI lock). */
 	void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);
+	/* Called before the guest reads config space: refresh cfg[] there. */
+	void (*cfg_read)(struct pci_dev *d, uint32_t off, uint32_t len);
 };
 
 struct pci *pci_create(struct vm *vm);
@@ -35,5 +38,10 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device,
 void pci_dev_set_bar(struct pci_dev *d, int bar, uint64_t addr, uint64_t size, bool io);
 int pci_add(struct pci *p, struct pci_dev *d);
 uint64_t pci_bar_addr(const struct pci_dev *d, int bar);
+/* Is memory decoding on (command register bit 1)? */
+bool pci_mem_enabled(const struct pci_dev *d);
+/* Add a capability (id, then @len bytes of body after the 2-byte header);
+ * returns its offset in config space. */
+int pci_add_cap(struct pci_dev *d, uint8_t id, const void *body, uint8_t len);
 
 #endif

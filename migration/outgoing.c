@@ -59,6 +59,7 @@ struct migration {
 	char *uri;
 	bool checkpoint, is_file, thread_live, was_running;
 	bool cancel;
+	bool io_locked;                /* holding vm->io_lock (guest paused) */
 	pthread_t thread;
 	int fd;
 	struct converge_params params;
@@ -146,15 +147,27 @@ static void pause_guest(struct migration *m)
 
 	m->was_running = vm_get_state(vm) == VM_RUNNING;
 	vm_pause_vcpus(vm);
+	/* Quiesce device I/O: nothing writes guest memory behind the last pass. */
+	pthread_mutex_lock(&vm->io_lock);
+	m->io_locked = true;
 	m->pause_ns = ram_now_ns();
 	vm_set_state(vm, VM_MIGRATING_PAUSED);
 	serial_flush(vm->serial);
+}
+
+static void release_io(struct migration *m)
+{
+	if (m->io_locked) {
+		m->io_locked = false;
+		pthread_mutex_unlock(&m->vm->io_lock);
+	}
 }
 
 static void resume_guest(struct migration *m)
 {
 	struct vm *vm = m->vm;
 
+	release_io(m);
 	if (vm_get_state(vm) != VM_MIGRATING_PAUSED)
 		return;
 	vm_set_state(vm, m->was_running ? VM_RUNNING : VM_PAUSED);
@@ -424,6 +437,7 @@ static void *migration_thread(void *arg)
 			vm_set_state(vm, VM_POSTMIGRATE);
 		m->downtime_ns = m->downtime_ns ? m->downtime_ns : m->end_ns - m->pause_ns;
 	}
+	release_io(m);
 	set_status(m, r == 0 ? MIG_COMPLETED : MIG_FAILED);
 	if (r == 0 && !m->checkpoint)
 		loop_call(vm->loop, quit_after_migration, vm);

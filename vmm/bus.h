@@ -8,6 +8,7 @@
 #ifndef PGR_VMM_BUS_H
 #define PGR_VMM_BUS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,11 +26,13 @@ struct bus_range {
 
 struct bus {
 	const char *name;      /* "pio" or "mmio", for messages */
+	pthread_rwlock_t lock;
 	int nr;
 	struct bus_range ranges[BUS_MAX_RANGES];
 	uint64_t unhandled;    /* accesses nobody claimed */
 };
 
+void bus_init(struct bus *bus, const char *name);
 /* 0, -EBUSY when it overlaps a registered range, -ENOSPC when full. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 bus_handler_fn fn, void *opaque, const char *name);

@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/vmconfig.h"
 #include "devices/serial.h"
+#include "devices/virtio-pci.h"
 #include "migration/migration.h"
 #include "vmm/api.h"
 #include "vmm/control.h"
@@ -27,6 +28,7 @@
 
 struct args {
 	struct vm_config cfg;
+	struct vm_config local;  /* --disk/--net given with --incoming: host-local overrides */
 	struct vm_opts opts;
 	const char *api_socket;
 	const char *incoming;
@@ -54,6 +56,9 @@ static const char usage[] =
 "  --api-socket PATH      JSON control socket (QMP-shaped; see docs/api.md)\n"
 "  --paused               build the VM but do not start it (\"cont\" starts it)\n"
 "  --no-reboot            exit with status 0 when the guest resets\n"
+"  --disk path=FILE[,readonly=on|off][,cache=none|writeback|writethrough]\n"
+"                         a virtio-blk disk (vda, vdb, ... in order; repeatable;\n"
+"                         with --incoming: this host's path for the VM's disk)\n"
 "  --incoming URI         wait for the VM's state instead of booting:\n"
 "                         file:PATH, tcp:HOST:PORT, unix:PATH\n"
 "  --shutdown-timeout S   on SIGTERM, seconds the guest gets to power off (5)\n"
@@ -109,6 +114,75 @@ static void parse_name(struct args *a, const char *v)
 	strcpy(a->cfg.name, v);
 }
 
+/* "key=value,key=value": calls @fn for each pair; exits on malformed input. */
+static void parse_kv(const char *flag, const char *v, void (*fn)(void *, const char *, const char *),
+		     void *ctx)
+{
+	char *copy = strdup(v), *save = NULL;
+
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq || eq == tok)
+			bad(flag, "'%s': expected key=value", tok);
+		*eq = 0;
+		fn(ctx, tok, eq + 1);
+	}
+	free(copy);
+}
+
+static bool parse_onoff(const char *flag, const char *key, const char *v)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
+		return true;
+	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
+		return false;
+	bad(flag, "%s=%s: expected on or off", key, v);
+}
+
+static void disk_kv(void *ctx, const char *k, const char *v)
+{
+	struct vm_disk_cfg *d = ctx;
+
+	if (!strcmp(k, "path")) {
+		free(d->path);
+		d->path = strdup(v);
+	} else if (!strcmp(k, "readonly")) {
+		d->readonly = parse_onoff("--disk", k, v);
+	} else if (!strcmp(k, "cache")) {
+		if (!strcmp(v, "none"))
+			d->cache = DISK_CACHE_NONE;
+		else if (!strcmp(v, "writeback"))
+			d->cache = DISK_CACHE_WRITEBACK;
+		else if (!strcmp(v, "writethrough"))
+			d->cache = DISK_CACHE_WRITETHROUGH;
+		else
+			bad("--disk", "cache=%s: expected none, writeback or writethrough", v);
+	} else {
+		bad("--disk", "unknown key '%s' (path, readonly, cache)", k);
+	}
+}
+
+static void parse_disk(struct vm_config *c, const char *v)
+{
+	struct vm_disk_cfg *d;
+	char target[8];
+
+	if (c->ndisks == VMCONFIG_MAX_DISKS)
+		bad("--disk", "at most %d disks", VMCONFIG_MAX_DISKS);
+	d = &c->disks[c->ndisks];
+	memset(d, 0, sizeof(*d));
+	d->cache = DISK_CACHE_WRITEBACK;
+	parse_kv("--disk", v, disk_kv, d);
+	if (!d->path)
+		bad("--disk", "'%s': path= is required", v);
+	if (access(d->path, d->readonly ? R_OK : R_OK | W_OK) < 0)
+		bad("--disk", "cannot open '%s': %s", d->path, strerror(errno));
+	snprintf(target, sizeof(target), "vd%c", 'a' + c->ndisks);
+	d->target = strdup(target);
+	c->ndisks++;
+}
+
 static void parse_file(const char *flag, char **dst, const char *v)
 {
 	if (access(v, R_OK) < 0)
@@ -119,7 +193,7 @@ static void parse_file(const char *flag, char **dst, const char *v)
 
 enum { OPT_NAME = 256, OPT_UUID, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY,
        OPT_CPUS, OPT_SERIAL, OPT_API, OPT_PAUSED, OPT_NOREBOOT, OPT_INCOMING,
-       OPT_SHUTDOWN_TIMEOUT, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
+       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -134,6 +208,7 @@ static const struct option options[] = {
 	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "no-reboot", no_argument, NULL, OPT_NOREBOOT },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "debug", required_argument, NULL, OPT_DEBUG },
 	{ "log-file", required_argument, NULL, OPT_LOGFILE },
@@ -163,6 +238,7 @@ static void parse_one(struct args *a, int opt, const char *v)
 		a->opts.serial = v;
 		break;
 	case OPT_API: a->api_socket = v; break;
+	case OPT_DISK: parse_disk(&a->local, v); break;
 	case OPT_PAUSED: a->paused = true; break;
 	case OPT_NOREBOOT: a->opts.no_reboot = true; break;
 	case OPT_INCOMING:
@@ -194,6 +270,7 @@ static void parse_args(struct args *a, int argc, char **argv)
 	int opt;
 
 	vmconfig_init(&a->cfg);
+	vmconfig_init(&a->local);
 	strcpy(a->cfg.name, "vm");
 	generate_uuid(a->cfg.uuid);
 	a->shutdown_timeout = 5;
@@ -208,8 +285,38 @@ static void parse_args(struct args *a, int argc, char **argv)
 	}
 	if (optind < argc)
 		bad(argv[optind], "%s", "unexpected argument (see --help)");
+	if (!a->incoming) {
+		/* Booting: the disks are the guest's. */
+		a->cfg.ndisks = a->local.ndisks;
+		memcpy(a->cfg.disks, a->local.disks, sizeof(a->cfg.disks));
+		a->local.ndisks = 0;
+	}
 	if (!a->incoming && !a->cfg.kernel)
 		bad("--kernel", "%s", "required (or --incoming to receive a VM)");
+}
+
+/*
+ * With --incoming, --disk options rename the host-local side of the
+ * stream's disks, in order; what the guest sees (count, read-only) must
+ * not change. Without them the source's paths are used (shared storage).
+ */
+static int apply_local(struct vm_config *cfg, struct vm_config *local, char **err)
+{
+	if (!local->ndisks)
+		return 0;
+	if (local->ndisks != cfg->ndisks)
+		return asprintf(err, "the VM has %d disk(s) but --disk was given %d time(s)",
+				cfg->ndisks, local->ndisks), -EINVAL;
+	for (int i = 0; i < cfg->ndisks; i++) {
+		if (local->disks[i].readonly != cfg->disks[i].readonly)
+			return asprintf(err, "disk %d (%s) is %s for the guest", i, cfg->disks[i].target,
+					cfg->disks[i].readonly ? "read-only" : "writable"), -EINVAL;
+		free(cfg->disks[i].path);
+		cfg->disks[i].path = local->disks[i].path;
+		cfg->disks[i].cache = local->disks[i].cache;
+		local->disks[i].path = NULL;
+	}
+	return 0;
 }
 
 static int run(struct args *a, struct vm *vm)
@@ -231,6 +338,11 @@ static int run(struct args *a, struct vm *vm)
 			return 2;
 		}
 	}
+	for (int i = 0; i < vm->nvirtio; i++)
+		if (virtio_pci_attach_loop(vm->virtio[i], vm->loop) < 0) {
+			fprintf(stderr, "pgr-vmm: cannot watch the virtio queues\n");
+			return 1;
+		}
 	if (vm_start_vcpus(vm) < 0) {
 		fprintf(stderr, "pgr-vmm: cannot start the vCPU threads\n");
 		return 1;
@@ -281,6 +393,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		log_init("pgr-vmm", a.cfg.name);
+		if (apply_local(&a.cfg, &a.local, &err) < 0) {
+			fprintf(stderr, "pgr-vmm: --incoming %s: %s\n", a.incoming, err);
+			free(err);
+			migration_incoming_free(a.in);
+			return 1;
+		}
 	}
 	vm = vm_new(&a.cfg, &a.opts, &err);
 	if (!vm || (!a.incoming && vm_boot(vm, &err) < 0)) {
@@ -294,5 +412,6 @@ int main(int argc, char **argv)
 	status = run(&a, vm);
 	vm_free(vm);
 	vmconfig_clear(&a.cfg);
+	vmconfig_clear(&a.local);
 	return status;
 }

@@ -197,9 +197,10 @@ struct vm *vm_new(const struct vm_config *cfg, const struct vm_opts *opts, char 
 	vm->opts = *opts;
 	vm->main_thread = pthread_self();
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->io_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	vm->pio.name = "pio";
-	vm->mmio.name = "mmio";
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
 	vm->req_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->req_fd < 0 || vmconfig_copy(&vm->cfg, cfg) < 0)
@@ -246,6 +247,7 @@ void vm_free(struct vm *vm)
 		close(vm->req_fd);
 	vmconfig_clear(&vm->cfg);
 	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->io_lock);
 	pthread_cond_destroy(&vm->cond);
 	free(vm);
 }

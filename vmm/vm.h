@@ -50,6 +50,9 @@ struct vm_opts {
 
 struct vcpu;
 struct pm;
+struct virtio_blk;
+struct virtio_net;
+struct virtio_pci;
 struct serial;
 struct pci;
 struct api;
@@ -68,9 +71,15 @@ struct vm {
 	struct serial *serial;
 	struct pci *pci;
 	struct pm *pm;
+	int nblks, nnets;
+	struct virtio_blk *blks[VMCONFIG_MAX_DISKS];
+	struct virtio_net *nets[VMCONFIG_MAX_NETS];
+	int nvirtio;
+	struct virtio_pci *virtio[VMCONFIG_MAX_DISKS + VMCONFIG_MAX_NETS];
 	struct boot_result boot;
 
 	pthread_mutex_t lock;  /* state, pause handshake */
+	pthread_mutex_t io_lock; /* held while devices process I/O; migration quiesces with it */
 	pthread_cond_t cond;
 	enum vm_state state;
 	bool pause_req;        /* vCPUs must park */
