@@ -8,6 +8,7 @@
 #include "devices/pci.h"
 #include "devices/serial.h"
 #include "devices/virtio-blk.h"
+#include "devices/virtio-net.h"
 #include "vmm/kvm-state.h"
 #include "vmm/vm.h"
 
@@ -43,6 +44,12 @@ int devices_create(struct vm *vm, char **err)
 		if (!vm->blks[i])
 			return -EINVAL;
 		vm->nblks++;
+	}
+	for (int i = 0; i < vm->cfg.nnets; i++) {
+		vm->nets[i] = virtio_net_create(vm, &vm->cfg.nets[i], i, err);
+		if (!vm->nets[i])
+			return -EINVAL;
+		vm->nnets++;
 	}
 	return 0;
 }

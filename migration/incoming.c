@@ -14,6 +14,7 @@
 #define LOG_SUBSYS "incoming"
 #include "lib/log.h"
 #include "lib/vmconfig.h"
+#include "devices/virtio-net.h"
 #include "migration/channel.h"
 #include "migration/devstate.h"
 #include "migration/format.h"
@@ -209,6 +210,8 @@ static void resume_now(void *opaque, uint32_t events)
 		commit_send(in->fd, COMMIT_DONE, text);
 	}
 	vm_emit_event(vm, "RESUME", NULL);
+	for (int i = 0; i < vm->nnets; i++)
+		virtio_net_announce(vm->nets[i]);
 	pthread_join(in->thread, NULL);
 	migration_incoming_free(in);
 }

@@ -9,6 +9,8 @@
 #define LOG_SUBSYS "api"
 #include "lib/log.h"
 #include "devices/devices.h"
+#include "devices/virtio-blk.h"
+#include "devices/virtio-net.h"
 #include "migration/migration.h"
 #include "vmm/control.h"
 #include "vmm/vcpu.h"
@@ -94,6 +96,28 @@ static json_t *cmd_query_memory(struct vm *vm, json_t *args, const char **cls, c
 			 "regions", regions);
 }
 
+static json_t *cmd_query_block(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	json_t *list = json_array();
+
+	pthread_mutex_lock(&vm->io_lock);
+	for (int i = 0; i < vm->nblks; i++)
+		json_array_append_new(list, virtio_blk_query(vm->blks[i]));
+	pthread_mutex_unlock(&vm->io_lock);
+	return list;
+}
+
+static json_t *cmd_query_net(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	json_t *list = json_array();
+
+	pthread_mutex_lock(&vm->io_lock);
+	for (int i = 0; i < vm->nnets; i++)
+		json_array_append_new(list, virtio_net_query(vm->nets[i]));
+	pthread_mutex_unlock(&vm->io_lock);
+	return list;
+}
+
 const struct api_command api_commands[] = {
 	{ "qmp_capabilities", cmd_capabilities },
 	{ "query-status", cmd_query_status },
@@ -106,6 +130,8 @@ const struct api_command api_commands[] = {
 	{ "query-cpus-fast", cmd_query_cpus },
 	{ "query-memory", cmd_query_memory },
 	{ "query-memory-size-summary", cmd_query_memory },
+	{ "query-block", cmd_query_block },
+	{ "query-net", cmd_query_net },
 	MIGRATION_API_COMMANDS
 	{ NULL, NULL },
 };

@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/vmconfig.h"
 #include "devices/serial.h"
+#include "devices/virtio-net.h"
 #include "devices/virtio-pci.h"
 #include "migration/migration.h"
 #include "vmm/api.h"
@@ -59,6 +60,9 @@ static const char usage[] =
 "  --disk path=FILE[,readonly=on|off][,cache=none|writeback|writethrough]\n"
 "                         a virtio-blk disk (vda, vdb, ... in order; repeatable;\n"
 "                         with --incoming: this host's path for the VM's disk)\n"
+"  --net tap=IFNAME[,mac=MAC][,bridge=BR]\n"
+"                         a virtio-net NIC on a tap (created if missing; joins\n"
+"                         BR when given; repeatable; with --incoming: this host's tap)\n"
 "  --incoming URI         wait for the VM's state instead of booting:\n"
 "                         file:PATH, tcp:HOST:PORT, unix:PATH\n"
 "  --shutdown-timeout S   on SIGTERM, seconds the guest gets to power off (5)\n"
@@ -183,6 +187,38 @@ static void parse_disk(struct vm_config *c, const char *v)
 	c->ndisks++;
 }
 
+static void net_kv(void *ctx, const char *k, const char *v)
+{
+	struct vm_net_cfg *n = ctx;
+	char **dst = !strcmp(k, "tap") ? &n->tap : !strcmp(k, "bridge") ? &n->bridge : NULL;
+
+	if (dst) {
+		free(*dst);
+		*dst = strdup(v);
+	} else if (!strcmp(k, "mac")) {
+		if (parse_mac(v, n->mac) < 0)
+			bad("--net", "mac=%s: not a unicast MAC address like 52:54:00:12:34:56", v);
+	} else {
+		bad("--net", "unknown key '%s' (tap, mac, bridge)", k);
+	}
+}
+
+static void parse_net(struct vm_config *c, const char *v)
+{
+	struct vm_net_cfg *n;
+
+	if (c->nnets == VMCONFIG_MAX_NETS)
+		bad("--net", "at most %d network devices", VMCONFIG_MAX_NETS);
+	n = &c->nets[c->nnets];
+	memset(n, 0, sizeof(*n));
+	/* A locally administered default MAC, distinct per device. */
+	memcpy(n->mac, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + c->nnets) }, 6);
+	parse_kv("--net", v, net_kv, n);
+	if (!n->tap)
+		bad("--net", "'%s': tap=IFNAME is required", v);
+	c->nnets++;
+}
+
 static void parse_file(const char *flag, char **dst, const char *v)
 {
 	if (access(v, R_OK) < 0)
@@ -193,7 +229,7 @@ static void parse_file(const char *flag, char **dst, const char *v)
 
 enum { OPT_NAME = 256, OPT_UUID, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY,
        OPT_CPUS, OPT_SERIAL, OPT_API, OPT_PAUSED, OPT_NOREBOOT, OPT_INCOMING,
-       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
+       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_NET, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -209,6 +245,7 @@ static const struct option options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NOREBOOT },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "debug", required_argument, NULL, OPT_DEBUG },
 	{ "log-file", required_argument, NULL, OPT_LOGFILE },
@@ -239,6 +276,7 @@ static void parse_one(struct args *a, int opt, const char *v)
 		break;
 	case OPT_API: a->api_socket = v; break;
 	case OPT_DISK: parse_disk(&a->local, v); break;
+	case OPT_NET: parse_net(&a->local, v); break;
 	case OPT_PAUSED: a->paused = true; break;
 	case OPT_NOREBOOT: a->opts.no_reboot = true; break;
 	case OPT_INCOMING:
@@ -290,6 +328,9 @@ static void parse_args(struct args *a, int argc, char **argv)
 		a->cfg.ndisks = a->local.ndisks;
 		memcpy(a->cfg.disks, a->local.disks, sizeof(a->cfg.disks));
 		a->local.ndisks = 0;
+		a->cfg.nnets = a->local.nnets;
+		memcpy(a->cfg.nets, a->local.nets, sizeof(a->cfg.nets));
+		a->local.nnets = 0;
 	}
 	if (!a->incoming && !a->cfg.kernel)
 		bad("--kernel", "%s", "required (or --incoming to receive a VM)");
@@ -300,8 +341,27 @@ static void parse_args(struct args *a, int argc, char **argv)
  * stream's disks, in order; what the guest sees (count, read-only) must
  * not change. Without them the source's paths are used (shared storage).
  */
+static int apply_local_nets(struct vm_config *cfg, struct vm_config *local, char **err)
+{
+	if (!local->nnets)
+		return 0;
+	if (local->nnets != cfg->nnets)
+		return asprintf(err, "the VM has %d network device(s) but --net was given %d time(s)",
+				cfg->nnets, local->nnets), -EINVAL;
+	for (int i = 0; i < cfg->nnets; i++) {
+		free(cfg->nets[i].tap);
+		free(cfg->nets[i].bridge);
+		cfg->nets[i].tap = local->nets[i].tap;
+		cfg->nets[i].bridge = local->nets[i].bridge;
+		local->nets[i].tap = local->nets[i].bridge = NULL;
+	}
+	return 0;
+}
+
 static int apply_local(struct vm_config *cfg, struct vm_config *local, char **err)
 {
+	if (apply_local_nets(cfg, local, err) < 0)
+		return -EINVAL;
 	if (!local->ndisks)
 		return 0;
 	if (local->ndisks != cfg->ndisks)
@@ -341,6 +401,11 @@ static int run(struct args *a, struct vm *vm)
 	for (int i = 0; i < vm->nvirtio; i++)
 		if (virtio_pci_attach_loop(vm->virtio[i], vm->loop) < 0) {
 			fprintf(stderr, "pgr-vmm: cannot watch the virtio queues\n");
+			return 1;
+		}
+	for (int i = 0; i < vm->nnets; i++)
+		if (virtio_net_attach_loop(vm->nets[i], vm->loop) < 0) {
+			fprintf(stderr, "pgr-vmm: cannot watch the tap devices\n");
 			return 1;
 		}
 	if (vm_start_vcpus(vm) < 0) {
