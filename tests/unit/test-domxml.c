@@ -17,7 +17,7 @@
 
 /* Seconds a hostile document may take: generous, for valgrind and ASan;
  * what it guards against is blow-ups, which take minutes. */
-#define TIME_LIMIT 5.0
+#define TIME_LIMIT 10.0
 
 static char *read_data(const char *name, size_t *len)
 {
