@@ -1,26 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * boot.c: everything the test guest does in supervisor mode (CPL 0), on the
- * BSP, between entry.S and the drop to user mode: copy the PVH start info
- * (memory map, command line) out of low memory, build the identity page
- * tables from the memory map, install the BSP's TSS and the fault IDT, and
- * iretq to main.c's user_main. Also the fault reporter, shared by all CPUs.
+ * BSP, between entry.S and the drop to user mode: set up the UART, copy the
+ * PVH start info (memory map, command line) out of low memory, mask the
+ * interrupt sources firmware left on, install the BSP's TSS and the fault
+ * IDT, and iretq to main.c's user_main. Also the fault reporter, shared by
+ * all CPUs.
  *
  * Every instruction here is emulated on PVM (~1000x slower), so it is kept
  * to plain loads and stores in short loops: no string instructions, no
- * struct copies, no output besides the UART setup. It deliberately does not
- * calibrate, parse firmware tables or start APs; smp.c and tsc.c do that at
- * CPL 3.
+ * struct copies, no output besides the UART setup. It deliberately builds no
+ * page tables (entry.S has them prebuilt for 0-4 GiB; paging.c maps RAM above
+ * at CPL 3) and does not calibrate, parse firmware tables or start APs
+ * (tsc.c, smp.c, at CPL 3).
  */
 #include "boot.h"
 #include "main.h"
 #include "uart.h"
 
-#define PTE_TABLE	0x7	/* present, writable, user */
-#define PTE_LARGE	0x87	/* ... and a 2 MiB page */
-#define PTE_UNCACHED	0x18	/* PCD | PWT */
-#define APIC_RANGE	0xfec00000UL	/* IOAPIC .. LAPIC .. 4 GiB */
-#define LARGE_PAGE	(2 * MIB)
 #define IDT_INTERRUPT_GATE 0x8e	/* present, DPL 0, 64-bit interrupt gate */
 #define TSS_AVAILABLE	0x89	/* present, 64-bit TSS, available */
 #define PIC1_DATA	0x21
@@ -76,9 +73,6 @@ struct idt_gate idt[NR_FAULT_VECTORS];	/* loaded through entry.S's idtr */
 extern u64 gdt[];
 
 static struct tss tss[MAX_CPUS];
-static u64 pml4[512] __aligned(4096);
-static u64 pdpt[512] __aligned(4096);
-static u64 pd[MAX_RAM / GIB][512] __aligned(4096);
 
 static __noreturn void boot_panic(const char *why)
 {
@@ -123,33 +117,6 @@ static void copy_start_info(u32 pa)
 	boot_info.rsdp = si->rsdp_paddr;
 	copy_memmap(si->memmap_paddr, si->memmap_entries);
 	copy_cmdline(si->cmdline_paddr);
-}
-
-static void map_range(u64 start, u64 end, u64 flags)
-{
-	u64 gib = ~0UL;
-
-	end = end < MAX_RAM ? end : MAX_RAM;
-	for (u64 a = start & ~(LARGE_PAGE - 1); a < end; a += LARGE_PAGE) {
-		if (a >> 30 != gib) {
-			gib = a >> 30;
-			pdpt[gib] = (u64)pd[gib] | PTE_TABLE;
-		}
-		pd[gib][(a >> 21) & 511] = a | flags;
-	}
-}
-
-static void pt_build(void)
-{
-	const struct mmap_entry *m = boot_info.map;
-
-	for (u32 i = 0; i < boot_info.nmap; i++)
-		if (e820_is_mapped(m[i].type))
-			map_range(m[i].addr, m[i].addr + m[i].size, PTE_LARGE);
-	map_range(APIC_RANGE, 4 * GIB, PTE_LARGE | PTE_UNCACHED);
-	pml4[0] = (u64)pdpt | PTE_TABLE;
-	boot_cr3 = (u32)(u64)pml4;
-	__asm__ volatile("mov %0, %%cr3" : : "r"((u64)pml4) : "memory");
 }
 
 void tss_install(u32 cpu, u64 rsp0)
@@ -197,7 +164,6 @@ void boot_main(u32 start_info_pa)
 {
 	uart_init();
 	copy_start_info(start_info_pa);
-	pt_build();
 	mask_interrupts();
 	tss_install(0, (u64)kstacks[0] + KSTACK_SIZE);
 	__asm__ volatile("ltr %w0" : : "r"(GDT_TSS0));

@@ -21,6 +21,7 @@
 #define E820_ACPI	3
 #define E820_NVS	4
 #define MAX_RAM		(64 * GIB)	/* what the page tables can map */
+#define LOW_4G		(4 * GIB)	/* entry.S maps all of it */
 
 struct mmap_entry {
 	u64 addr;
@@ -48,7 +49,6 @@ struct ap_boot {
 
 extern struct boot_info boot_info;
 extern struct ap_boot ap_boot;
-extern u32 boot_cr3;		/* page tables for the 32-bit -> 64-bit path */
 extern u64 boot_tsc;		/* TSC at the PVH entry point */
 extern u8 kstacks[MAX_CPUS][KSTACK_SIZE];
 extern u8 ustacks[MAX_CPUS][USTACK_SIZE];

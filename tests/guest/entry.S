@@ -3,18 +3,20 @@
  * entry.S: from the PVH entry point (32-bit protected mode, paging off, %ebx
  * = hvm_start_info) to long mode, for the BSP and for every AP (which gets
  * here from trampoline.S); the drop to user mode; the fault stubs; the GDT;
- * and boot page tables identity-mapping the first 4 GiB, prebuilt by the
- * assembler so the loader, not emulated guest code, writes them.
+ * and the page tables for the first 4 GiB, prebuilt by the assembler so the
+ * loader, not emulated guest code, writes them.
  *
  * Only plain mov, lgdt/lidt/ltr, mov to CRs, wrmsr, far jumps and iretq run
- * here: on PVM every supervisor instruction is emulated. The real page
- * tables, TSS and IDT are built in boot.c; nothing here parses start_info.
+ * here: on PVM every supervisor instruction is emulated. The TSS and IDT are
+ * filled in by boot.c; nothing here parses start_info.
  */
 #include "guest.h"
 
 #define GDT_LIMIT	(GDT_TSS0 + MAX_CPUS * 16 - 1)
 #define PTE_TABLE	0x7	/* present, writable, user */
 #define PTE_LARGE	0x87	/* ... and 2 MiB page */
+#define PTE_UNCACHED	0x18	/* PCD | PWT */
+#define APIC_RANGE	0xfec00000
 
 /* ---- the PVH note: XEN_ELFNOTE_PHYS32_ENTRY ---------------------------- */
 	.section .note.pvh, "a", @note
@@ -51,7 +53,7 @@ common32:
 	movl %eax, %ds
 	movl %eax, %es
 	movl %eax, %ss
-	movl boot_cr3, %eax
+	movl $pml4, %eax
 	movl %eax, %cr3
 	movl $CR4_PAE, %eax
 	movl %eax, %cr4
@@ -155,31 +157,38 @@ idtr:
 	.quad idt
 
 	.balign 8
-	.globl boot_cr3, boot_tsc
-boot_cr3:
-	.long boot_pml4			/* boot.c switches it to the real tables */
-	.long 0
+	.globl boot_tsc
 boot_tsc:
 	.quad 0
 pvh_start_info:
 	.quad 0
 
-/* Identity map of 0-4 GiB with 2 MiB pages, only for the way to boot_main. */
-	.section .data.boot_pt, "aw"
+/*
+ * The page tables: 0-4 GiB identity-mapped with 2 MiB pages, user-accessible,
+ * 0xfec00000-4 GiB (IOAPIC, LAPIC, firmware) uncached. Written by the loader,
+ * not by emulated guest code. RAM above 4 GiB gets page directories of its
+ * own, linked into pdpt at CPL 3 by paging.c.
+ */
+	.section .data.page_tables, "aw"
 	.balign 4096
-boot_pml4:
-	.quad boot_pdpt + PTE_TABLE
+	.globl pml4, pdpt
+pml4:
+	.quad pdpt + PTE_TABLE
 	.fill 511, 8, 0
-boot_pdpt:
-	.quad boot_pd + PTE_TABLE
-	.quad boot_pd + 0x1000 + PTE_TABLE
-	.quad boot_pd + 0x2000 + PTE_TABLE
-	.quad boot_pd + 0x3000 + PTE_TABLE
+pdpt:
+	.quad pd_low + PTE_TABLE
+	.quad pd_low + 0x1000 + PTE_TABLE
+	.quad pd_low + 0x2000 + PTE_TABLE
+	.quad pd_low + 0x3000 + PTE_TABLE
 	.fill 508, 8, 0
-boot_pd:
+pd_low:
 	.set i, 0
 	.rept 2048
+	.if i >= (APIC_RANGE >> 21)
+	.quad (i << 21) + PTE_LARGE + PTE_UNCACHED
+	.else
 	.quad (i << 21) + PTE_LARGE
+	.endif
 	.set i, i + 1
 	.endr
 

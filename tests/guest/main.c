@@ -14,6 +14,7 @@
 #include "main.h"
 #include "boot.h"
 #include "console.h"
+#include "paging.h"
 #include "smp.h"
 #include "tsc.h"
 #include "uart.h"
@@ -163,6 +164,7 @@ void user_main(u64 unused)
 	stamp.user = rdtsc();
 	parse_cmdline(boot_info.cmdline);
 	mem_mib = print_memmap();
+	paging_map_high_ram();
 	calibrate();
 	stamp.calibrated = rdtsc();
 	smp_boot();

@@ -8,7 +8,7 @@
  *
  * Runs at CPL 3: firmware tables are plain memory reads, the LAPIC is MMIO
  * mapped user-accessible, delays use the calibrated TSC. Tables are read
- * only where the memory map says there is memory (or in the first 2 MiB).
+ * only below 4 GiB.
  */
 #include "smp.h"
 #include "boot.h"
@@ -23,7 +23,6 @@
 #define SIG_APIC	0x43495041	/* "APIC" */
 #define MP_CPU_ENABLED	0x01
 #define MADT_ENABLED	0x01
-#define LOW_MAPPED	(2 * MIB)	/* the first large page is always mapped */
 
 #define LAPIC_BASE	0xfee00000UL
 #define LAPIC_SVR	0xf0
@@ -64,18 +63,10 @@ static void cpu_add(u32 apic_id)
 		cpu_ids[ncpu_ids++] = apic_id;
 }
 
-/* [addr, addr+len) lies in memory the page tables map. */
+/* Firmware tables are read only below 4 GiB, which entry.S maps whole. */
 static bool phys_readable(u64 addr, u64 len)
 {
-	const struct mmap_entry *m = boot_info.map;
-
-	if (addr + len <= LOW_MAPPED)
-		return true;
-	for (u32 i = 0; i < boot_info.nmap; i++)
-		if (e820_is_mapped(m[i].type) && addr >= m[i].addr &&
-		    addr + len <= m[i].addr + m[i].size && addr + len <= MAX_RAM)
-			return true;
-	return false;
+	return addr + len >= addr && addr + len <= LOW_4G;
 }
 
 static u8 checksum(u64 addr, u64 len)
@@ -188,6 +179,11 @@ static int madt_find(void)
 	return -1;
 }
 
+/*
+ * The union of both tables: SeaBIOS under PVM writes an MP table listing
+ * only the BSP (its own AP count times out there), while QEMU's MADT lists
+ * every vCPU; our monitor writes only an MP table.
+ */
 static void find_cpus(void)
 {
 	u64 fp;
@@ -195,8 +191,8 @@ static void find_cpus(void)
 	cpu_ids[0] = smp_apic_id();
 	ncpu_ids = 1;
 	fp = mp_find();
-	if (fp && !mp_parse(fp) && ncpu_ids > 1)
-		return;
+	if (fp)
+		mp_parse(fp);
 	madt_find();
 }
 

@@ -4,9 +4,9 @@
  *
  * Channel 2 is programmed in mode 0 (interrupt on terminal count) with its
  * gate held high through port 0x61; bit 5 of port 0x61 shows its output,
- * which goes high when the count runs out. Each window's end is taken
- * halfway between the last two polls, so the error is about one port read
- * (an exit) per window; the median of a few windows is kept.
+ * which goes high when the count runs out. Both ends of a 50 ms window are
+ * bracketed by TSC reads; of up to MAX_WINDOWS windows the tightest is kept,
+ * stopping early once one is within 0.2%.
  */
 #include "tsc.h"
 
@@ -18,61 +18,73 @@
 #define P61_GATE2	0x01
 #define P61_SPEAKER	0x02
 #define P61_OUT2	0x20
-#define WINDOW_MS	10
-#define WINDOWS		3
+#define WINDOW_MS	50	/* the PIT counts 16 bits: 54.9 ms at most */
+#define MAX_WINDOWS	5
+#define GOOD_ENOUGH	500	/* stop once within 0.2% */
 #define POLL_LIMIT	10000000UL
 #define FALLBACK_KHZ	2000000UL
 
 u64 tsc_khz = FALLBACK_KHZ;
 
-/* TSC ticks in one PIT window of @count PIT ticks, or 0 if the PIT is absent. */
-static u64 pit_window(u16 count)
+struct window {
+	u64 ticks;		/* best estimate of the window in TSC ticks */
+	u64 error;		/* +- this much */
+};
+
+/*
+ * One PIT window of @count PIT ticks. The count starts while the last
+ * outb is handled, somewhere in [a, b]; OUT2 rises after the previous poll's
+ * read and before this one's, somewhere in [prev, d]. On PVM each port
+ * access is a trap of 30-100 us and the vCPU may be preempted in one, so
+ * both ends are bracketed and the caller keeps the tightest window.
+ */
+static bool pit_window(u16 count, struct window *w)
 {
-	u64 start, prev, now;
+	u64 a, b, c, d, prev, lo, hi;
 	u64 polls = 0;
+	u8 v;
 
 	outb(PORT_61, (inb(PORT_61) & ~P61_SPEAKER) | P61_GATE2);
 	outb(PIT_CMD, PIT_CMD_CH2_MODE0);
 	outb(PIT_CH2, count & 0xff);
+	a = rdtsc();
 	outb(PIT_CH2, count >> 8);
-	start = prev = rdtsc();
+	b = rdtsc();
+	prev = a;
 	for (;;) {
-		u8 v = inb(PORT_61);
-
-		now = rdtsc();
+		c = rdtsc();
+		v = inb(PORT_61);
+		d = rdtsc();
 		if (v & P61_OUT2)
 			break;
-		prev = now;
+		prev = c;
 		if (++polls > POLL_LIMIT)
-			return 0;
+			return false;
 	}
 	if (!polls)
-		return 0;	/* OUT2 high at once: no PIT behind port 0x61 */
-	return (prev + now) / 2 - start;
-}
-
-static void sort_ticks(u64 *v)
-{
-	for (int i = 0; i < WINDOWS; i++)
-		for (int j = i + 1; j < WINDOWS; j++)
-			if (v[j] < v[i]) {
-				u64 t = v[i];
-
-				v[i] = v[j];
-				v[j] = t;
-			}
+		return false;	/* OUT2 high at once: no PIT behind port 0x61 */
+	lo = prev > b ? prev - b : 0;
+	hi = d - a;
+	w->ticks = (lo + hi) / 2;
+	w->error = (hi - lo) / 2;
+	return true;
 }
 
 u64 tsc_calibrate(void)
 {
 	u16 count = (u16)(PIT_HZ * WINDOW_MS / 1000);
-	u64 ticks[WINDOWS];
+	struct window best = { 0, ~0UL }, w;
 
-	for (int i = 0; i < WINDOWS; i++)
-		ticks[i] = pit_window(count);
-	sort_ticks(ticks);
-	if (ticks[WINDOWS / 2])
-		tsc_khz = ticks[WINDOWS / 2] * PIT_HZ / ((u64)count * 1000);
+	for (int i = 0; i < MAX_WINDOWS; i++) {
+		if (!pit_window(count, &w))
+			break;
+		if (w.error < best.error)
+			best = w;
+		if (best.error * GOOD_ENOUGH < best.ticks)
+			break;
+	}
+	if (best.ticks)
+		tsc_khz = best.ticks * PIT_HZ / ((u64)count * 1000);
 	else if (tsc_cpuid_khz())
 		tsc_khz = tsc_cpuid_khz();
 	return tsc_khz;
