@@ -109,3 +109,6 @@ clean:
 
 .PHONY: all deps check check-asan demo clean fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# pgrd and pgr: their rules live beside their sources.
+-include daemon/build.mk
