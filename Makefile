@@ -33,6 +33,16 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 GUEST    := $(BUILD)/guest/pgr-testguest.elf
 
+# pgrd (daemon/) and pgr (cli/): built once their sources exist.
+DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
+CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
+ifneq ($(DAEMON_OBJ),)
+BINS     += $(BUILD)/pgrd
+endif
+ifneq ($(CLI_OBJ),)
+BINS     += $(BUILD)/pgr
+endif
+
 all: $(BINS) $(GUEST) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -49,6 +59,12 @@ $(BUILD)/pgr-vmm: $(BUILD)/vmm/main.o $(BUILD)/libvmm.a $(BUILD)/libpgr.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/pgr-migdump: $(BUILD)/tools/pgr-migdump.o $(BUILD)/libvmm.a $(BUILD)/libpgr.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/pgrd: $(DAEMON_OBJ) $(BUILD)/libpgr.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/pgr: $(CLI_OBJ) $(BUILD)/libpgr.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libvmm.a $(BUILD)/libpgr.a
@@ -109,6 +125,3 @@ clean:
 
 .PHONY: all deps check check-asan demo clean fuzz
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
-
-# pgrd and pgr: their rules live beside their sources.
--include daemon/build.mk
