@@ -4,9 +4,9 @@
  * writes one formatted line under a spinlock so lines from different CPUs
  * never interleave. Works at CPL 0 and at CPL 3 with IOPL=3.
  *
- * No interrupts, no buffering: each byte waits for room in the transmitter
- * (LSR.THRE; with FIFOs, one THRE allows 16 bytes). Lines end with "\n"
- * only; callers put it in their format.
+ * No interrupts: bytes wait for room in the transmitter (LSR.THRE; with
+ * FIFOs on, one THRE allows 16 bytes, written with one rep outsb). Lines
+ * end with "\n" only; callers put it in their format.
  */
 #ifndef PGR_GUEST_UART_H
 #define PGR_GUEST_UART_H
