@@ -125,6 +125,56 @@ static int map_image(struct incoming *in, struct format_ram_image *img)
 	return 0;
 }
 
+/* Every chunk's CRC, checked by one thread per CPU (pread only: thread-safe). */
+struct verify_job {
+	int fd;
+	const struct format_ram_image *img;
+	uint64_t next;                 /* atomic: the next chunk to check */
+	uint64_t bad;                  /* lowest failing chunk, UINT64_MAX if none */
+	int err;
+};
+
+static void *verify_worker(void *arg)
+{
+	struct verify_job *j = arg;
+	uint64_t k;
+
+	while ((k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->img->nr_chunks) {
+		int r = format_ram_image_check_chunk(j->fd, j->img, k);
+		uint64_t cur;
+
+		if (!r)
+			continue;
+		cur = __atomic_load_n(&j->bad, __ATOMIC_RELAXED);
+		while (k < cur && !__atomic_compare_exchange_n(&j->bad, &cur, k, false,
+							       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+		if (k <= __atomic_load_n(&j->bad, __ATOMIC_RELAXED))
+			__atomic_store_n(&j->err, r, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int verify_image(struct incoming *in, const struct format_ram_image *img)
+{
+	struct verify_job j = { .fd = in->fd, .img = img, .bad = UINT64_MAX };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu, started = 0;
+	pthread_t t[8];
+
+	for (int i = 1; i < n; i++)
+		started += pthread_create(&t[i], NULL, verify_worker, &j) == 0;
+	verify_worker(&j);
+	for (int i = 1; i <= started; i++)
+		pthread_join(t[i], NULL);
+	if (j.bad == UINT64_MAX)
+		return 0;
+	return format_reader_fail(in->r, j.err, "RAM image chunk at gpa 0x%llx: %s",
+				  (unsigned long long)format_ram_image_chunk_gpa(img, j.bad),
+				  j.err == -EBADMSG ? "checksum mismatch" :
+				  j.err == STREAM_ETRUNC ? "file truncated" : strerror(-j.err));
+}
+
 static int load_image(struct incoming *in)
 {
 	struct format_ram_image img;
@@ -137,7 +187,7 @@ static int load_image(struct incoming *in)
 	if (!r)
 		r = format_read_section_end(in->r);
 	if (!r)
-		r = format_ram_image_verify_fd(in->r, in->fd, &img);
+		r = verify_image(in, &img);
 	if (!r)
 		r = map_image(in, &img);
 	format_ram_image_release(&img);
