@@ -31,24 +31,28 @@ dump_logs() {
 	done
 }
 
-# guest_boot NAME CPUS CMDLINE [ARGS...]: a source guest with 256 MiB,
-# waited for until its workload runs (READY) and has verified one sweep.
+# guest_boot NAME CPUS CMDLINE [ARGS...]: a source guest with 256 MiB
+# (ARGS may override), its events recorded, waited for until its workload
+# runs and has verified one sweep.
 guest_boot() {
 	local name=$1 cpus=$2 cmdline=$3
 	shift 3
 
 	start_vmm "$name" --kernel "$GUEST" --cmdline "$cmdline" --memory 256M \
 		--cpus "$cpus" "$@"
-	wait_for_log "$T/$name.log" '^V1 ' 20
 	mig_events "$name"
+	wait_for_log "$T/$name.log" '^V1 ' 20
 }
 
 # mig_events NAME: record monitor NAME's events, one JSON line each, in
-# $T/NAME.events; returns once connected (the greeting is the first line).
+# $T/NAME.events, from when its API socket appears (it may not exist yet:
+# an incoming monitor creates it once the source has connected). The
+# greeting is the first line; migrate waits for it.
 mig_events() {
-	python3 -u - "$T/$1.sock" >"$T/$1.events" 2>&1 <<-'EOF' &
+	: >"$T/$1.events"
+	python3 -S -u - "$T/$1.sock" >>"$T/$1.events" 2>&1 <<-'EOF' &
 		import socket, sys, time
-		deadline = time.time() + 10
+		deadline = time.time() + 60
 		while True:
 		    s = socket.socket(socket.AF_UNIX)
 		    try:
@@ -58,11 +62,10 @@ mig_events() {
 		        s.close()
 		        if time.time() > deadline:
 		            sys.exit(f'events: cannot connect to {sys.argv[1]}')
-		        time.sleep(0.05)
+		        time.sleep(0.02)
 		for line in s.makefile('rb'):
 		    sys.stdout.write(line.decode())
 	EOF
-	wait_for_log "$T/$1.events" '"QMP"' 10
 }
 
 # wait_event NAME REGEX TIMEOUT [COUNT]: an event line of NAME matching REGEX.
@@ -79,7 +82,7 @@ wait_status() {
 # (completed, failed or cancelled) as JSON, or one dotted FIELD of it
 # (strings bare); empty if there is none, or if FIELD is absent.
 mig_final() {
-	python3 - "$T/$1.events" "${2:-}" <<-'EOF'
+	python3 -S - "$T/$1.events" "${2:-}" <<-'EOF'
 		import json, sys
 		last = None
 		for raw in open(sys.argv[1], 'rb'):
@@ -97,6 +100,33 @@ mig_final() {
 		        last = last.get(key) if isinstance(last, dict) else None
 		if last is not None:
 		    print(last if isinstance(last, str) else json.dumps(last))
+	EOF
+}
+
+# mig_stats NAME: the final event's figures as shell variables, for eval:
+# MIG_STATUS, MIG_ERROR, MIG_TOTAL_MS, MIG_DOWNTIME_MS (empty if absent),
+# MIG_ROUNDS, MIG_SENT (bytes); and MIG_SUMMARY, one line for the log.
+mig_stats() {
+	python3 -S - "$T/$1.events" <<-'EOF'
+		import json, shlex, sys
+		d = {}
+		for raw in open(sys.argv[1], 'rb'):
+		    try:
+		        msg = json.loads(raw)
+		    except ValueError:
+		        continue
+		    data = msg.get('data') or {}
+		    if msg.get('event') == 'MIGRATION' and data.get('status') in ('completed', 'failed', 'cancelled'):
+		        d = data
+		sent = d.get('ram', {}).get('transferred', '')
+		v = {'STATUS': d.get('status', ''), 'ERROR': d.get('error-desc', ''),
+		     'TOTAL_MS': d.get('total-time', ''), 'DOWNTIME_MS': d.get('downtime', ''),
+		     'ROUNDS': d.get('rounds', ''), 'SENT': sent}
+		v['SUMMARY'] = '%s: total %s ms, downtime %s ms, %s rounds, %s MiB sent' % (
+		    v['STATUS'], v['TOTAL_MS'], v['DOWNTIME_MS'], v['ROUNDS'],
+		    sent >> 20 if isinstance(sent, int) else '?')
+		for k, x in v.items():
+		    print('MIG_%s=%s' % (k, shlex.quote(str(x))))
 	EOF
 }
 
@@ -118,11 +148,14 @@ start_dest() {
 	esac
 }
 
-# migrate NAME URI [EXTRA_JSON]: start a migration or save on monitor NAME;
-# EXTRA_JSON adds arguments, e.g. '"checkpoint":true'.
+# migrate NAME URI [EXTRA_JSON]: start a migration or save on monitor NAME
+# (its events recorded first); EXTRA_JSON adds arguments, e.g.
+# '"checkpoint":true'.
 migrate() {
 	local args="\"uri\":\"$2\"${3:+,$3}" reply
 
+	[ -e "$T/$1.events" ] || mig_events "$1"
+	wait_event "$1" '"QMP"' 10
 	reply=$(qmp "$T/$1.sock" "{\"execute\":\"migrate\",\"arguments\":{$args}}")
 	[ "$reply" = '{"return":{}}' ] || fail "migrate $2 on $1: $reply"
 }
@@ -135,14 +168,15 @@ mig_set() {
 	[ "$reply" = '{"return":{}}' ] || fail "migrate-set-parameters $2 on $1: $reply"
 }
 
-# wait_final NAME STATUS TIMEOUT: the migration on NAME ends, with STATUS.
+# wait_final NAME STATUS TIMEOUT: the migration on NAME ends, with STATUS;
+# sets the MIG_* variables of mig_stats.
 wait_final() {
-	local name=$1 want=$2 got
+	local name=$1 want=$2
 
 	wait_event "$name" '"status":"(completed|failed|cancelled)"' "$3"
-	got=$(mig_final "$name" status)
-	[ "$got" = "$want" ] ||
-		fail "migration on $name: $got, expected $want ($(mig_final "$name" error-desc))"
+	eval "$(mig_stats "$name")"
+	[ "$MIG_STATUS" = "$want" ] ||
+		fail "migration on $name: $MIG_STATUS, expected $want ($MIG_ERROR)"
 }
 
 # migrate_ok SRC DST URI [TIMEOUT]: live-migrate SRC to the waiting DST: it
@@ -159,12 +193,8 @@ migrate_ok() {
 
 # mig_summary NAME: one line of the final statistics, for the test's log.
 mig_summary() {
-	mig_final "$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-sent = d.get("ram", {}).get("transferred", 0) >> 20
-print("%s: total %s ms, downtime %s ms, %s rounds, %d MiB sent" % (d.get("status"),
-      d.get("total-time"), d.get("downtime"), d.get("rounds"), sent))'
+	eval "$(mig_stats "$1")"
+	echo "$MIG_SUMMARY"
 }
 
 # guest_intact LOG...: the guest lost nothing across the monitors it lived

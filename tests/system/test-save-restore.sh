@@ -60,20 +60,21 @@ check_save_file() {
 
 # save_restore CPUS: save (the source exits 0), check the file, restore.
 save_restore() {
-	local cpus=$1 s=save$1 r=restore$1 file=$T/vm$1.save
+	local cpus=$1 s=save$1 r=restore$1 file=$T/vm$1.save summary
 
 	guest_boot "$s" "$cpus" "fill=32 rate=20"
 	migrate "$s" "file:$file"
 	wait_final "$s" completed 20
 	expect_exit "$s" 0 10
-	[ -n "$(mig_final "$s" downtime)" ] || fail "$s: no downtime in the final event"
+	[ -n "$MIG_DOWNTIME_MS" ] || fail "$s: no downtime in the final event"
+	summary=$MIG_SUMMARY
 	check_save_file "$file" "$cpus"
 	start_dest "$r" "file:$file"
 	swept_after_move "$T/$r.log"
 	[ "$(vm_status "$r")" = running ] || fail "$r is not running"
 	quit_vmm "$r"
 	guest_intact "$T/$s.log" "$T/$r.log"
-	log "cpus=$cpus: saved ($(mig_summary "$s"); $SAVE_KIB KiB on disk)," \
+	log "cpus=$cpus: saved ($summary; $SAVE_KIB KiB on disk)," \
 		"restored: H$(hb_whole "$T/$s.log") -> H$(hb_whole "$T/$r.log"), $SWEEPS sweeps, corrupt=0"
 }
 
