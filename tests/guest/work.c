@@ -380,6 +380,8 @@ bool work_filled(void)
 
 void work_start(u64 now)
 {
+	if (!npages)
+		return;		/* nothing to verify: no V lines at all */
 	sweep_start = now;
 	WRITE_ONCE(sweep, 1);
 }
