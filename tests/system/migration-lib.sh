@@ -68,9 +68,26 @@ mig_events() {
 	EOF
 }
 
-# wait_event NAME REGEX TIMEOUT [COUNT]: an event line of NAME matching REGEX.
+# Where the current migration's events start in $T/NAME.events (set by
+# migrate): wait_event, wait_final and mig_stats look only from there, so a
+# second migration on one monitor is not judged by the first one's events.
+declare -A MIG_FROM=()
+
+# wait_event NAME REGEX TIMEOUT [COUNT]: COUNT (default 1) event lines of
+# NAME's current migration match the extended REGEX.
 wait_event() {
-	wait_for_log "$T/$1.events" "$2" "$3" "${4:-1}"
+	local name=$1 re=$2 count=${4:-1} from=${MIG_FROM[$1]:-0} deadline n
+
+	now_ms
+	deadline=$((REPLY + $3 * 1000))
+	while :; do
+		n=$(tail -n +$((from + 1)) "$T/$name.events" | grep -acE -- "$re") || true
+		[ "${n:-0}" -ge "$count" ] && return 0
+		now_ms
+		[ "$REPLY" -lt "$deadline" ] ||
+			fail "waited $3 s for $count event(s) matching /$re/ from $name, saw ${n:-0}"
+		sleep 0.05
+	done
 }
 
 # wait_status NAME STATUS TIMEOUT: a MIGRATION event with this status.
@@ -82,10 +99,10 @@ wait_status() {
 # (completed, failed or cancelled) as JSON, or one dotted FIELD of it
 # (strings bare); empty if there is none, or if FIELD is absent.
 mig_final() {
-	python3 -S - "$T/$1.events" "${2:-}" <<-'EOF'
+	python3 -S - "$T/$1.events" "${2:-}" "${MIG_FROM[$1]:-0}" <<-'EOF'
 		import json, sys
 		last = None
-		for raw in open(sys.argv[1], 'rb'):
+		for raw in open(sys.argv[1], 'rb').readlines()[int(sys.argv[3]):]:
 		    try:
 		        msg = json.loads(raw)
 		    except ValueError:
@@ -107,10 +124,10 @@ mig_final() {
 # MIG_STATUS, MIG_ERROR, MIG_TOTAL_MS, MIG_DOWNTIME_MS (empty if absent),
 # MIG_ROUNDS, MIG_SENT (bytes); and MIG_SUMMARY, one line for the log.
 mig_stats() {
-	python3 -S - "$T/$1.events" <<-'EOF'
+	python3 -S - "$T/$1.events" "${MIG_FROM[$1]:-0}" <<-'EOF'
 		import json, shlex, sys
 		d = {}
-		for raw in open(sys.argv[1], 'rb'):
+		for raw in open(sys.argv[1], 'rb').readlines()[int(sys.argv[2]):]:
 		    try:
 		        msg = json.loads(raw)
 		    except ValueError:
@@ -155,7 +172,8 @@ migrate() {
 	local args="\"uri\":\"$2\"${3:+,$3}" reply
 
 	[ -e "$T/$1.events" ] || mig_events "$1"
-	wait_event "$1" '"QMP"' 10
+	wait_for_log "$T/$1.events" '"QMP"' 10
+	MIG_FROM[$1]=$(wc -l <"$T/$1.events")
 	reply=$(qmp "$T/$1.sock" "{\"execute\":\"migrate\",\"arguments\":{$args}}")
 	[ "$reply" = '{"return":{}}' ] || fail "migrate $2 on $1: $reply"
 }
@@ -223,14 +241,18 @@ no_guest() {
 }
 
 # hb_whole LOG: the last heartbeat written out whole (a monitor that was
-# stopped mid-line leaves a fragment such as "H12" of "H1234"); 0 if none.
+# stopped mid-line leaves a fragment such as "H12" of "H1234", and a running
+# one is always writing the next); 0 if none. Reads a snapshot of LOG's
+# first SIZE bytes, so that a line growing meanwhile is not misread.
 hb_whole() {
-	local h
+	local size h
 
-	if [ -n "$(tail -c 1 "$1")" ]; then
-		h=$(head -n -1 "$1" | grep -a '^H[0-9]*$' | tail -n 1)
+	size=$(stat -c %s "$1")
+	head -c "$size" "$1" >"$T/hb.snap"
+	if [ -n "$(tail -c 1 "$T/hb.snap")" ]; then
+		h=$(head -n -1 "$T/hb.snap" | grep -a '^H[0-9]*$' | tail -n 1)
 	else
-		h=$(grep -a '^H[0-9]*$' "$1" | tail -n 1)
+		h=$(grep -a '^H[0-9]*$' "$T/hb.snap" | tail -n 1)
 	fi
 	echo "${h:-H0}" | cut -c2-
 }

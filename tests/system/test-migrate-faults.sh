@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test-migrate-faults: live migration breaks in each phase, and the guest
+# never notices. Between source and destination sits tests/system/
+# migproxy.py, which cuts the TCP connection (both ends reset):
+#   a. during the first pass (after 30 MB);
+#   b. during a dirty round (on MIGRATION_PASS 2, before stop-and-copy;
+#      bandwidth capped and downtime-limit 1 ms so that rounds go on);
+#   c. during stop-and-copy (status "device": downtime-limit huge, so the
+#      whole dirty set of a guest dirtying 100 MiB/s is sent paused, slowly);
+#   d. (no proxy) the destination is killed with SIGKILL mid-way;
+#   e. when the stream is complete, before the commit: the destination's
+#      ACK never reaches the source;
+#   f. after the commit point: GO reaches the destination, its DONE never
+#      comes back.
+# In a-e the source reports "failed", runs on with its memory intact (more
+# heartbeats, two more verify sweeps, nothing corrupt), the destination
+# exits non-zero (or was killed) without ever running the guest, and a
+# retry to a fresh destination succeeds; that destination is the source of
+# the next case, so the guest's heartbeats must run contiguous through all
+# of them. In f the destination runs the guest and the source stays paused
+# (postmigrate: never two copies), refusing a new migration.
+# Cancel: test-migrate-cancel.sh. Hostile streams: test-migrate-bad-stream.sh.
+set -euo pipefail
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/migration-lib.sh"
+requires_kvm
+
+CHAIN=()        # the serial logs the guest lived in, in order
+N=0             # monitors in the chain so far: the source is vm$((N - 1))
+
+# start_proxy CASE TARGET ARGS...: migproxy relaying to TARGET; PROXY_URI
+# is where the source should connect, PROXY_PID its pid.
+start_proxy() {
+	local out=$T/proxy-$1.out target=$2
+	shift 2
+
+	python3 -u "$MIGPROXY" relay "$target" "$@" >"$out" 2>&1 &
+	PROXY_PID=$!
+	wait_for_log "$out" '^listening ' 5
+	PROXY_URI=tcp:$(sed -n 's/^listening //p' "$out")
+}
+
+# bad_dest CASE: a destination that the fault will break; DST_URI.
+bad_dest() {
+	DST_URI=tcp:127.0.0.1:$(free_port)
+	start_dest "bad-$1" "$DST_URI"
+}
+
+# survived CASE SRC: the migration failed, the source runs on intact and
+# the destination is gone without having run the guest.
+survived() {
+	local case=$1 src=$2 bad=bad-$1 sweeps status
+
+	wait_final "$src" failed 30
+	status=$(qmp "$T/$src.sock" '{"execute":"query-status"}' return.status)
+	[ "$status" = running ] || fail "case $case: source $status after the failure"
+	sweeps=$(grep -ac '^V[0-9]* ' "$T/$src.log")
+	hb_grows "$T/$src.log" 300 10
+	wait_for_log "$T/$src.log" '^V[0-9]+ ' 20 $((sweeps + 2))
+	guest_intact "${CHAIN[@]}"
+	vmm_wait "$bad" 10
+	[ "$VMM_STATUS" -ne 0 ] || fail "case $case: the destination exited 0"
+	no_guest "$T/$bad.log"
+	log "$case: source: $MIG_SUMMARY: $MIG_ERROR"
+	log "$case: source runs on, intact ($HEARTBEATS heartbeats, $SWEEPS sweeps);" \
+		"destination exited $VMM_STATUS: $(grep -a '^pgr-vmm: ' "$T/$bad.err" | head -n 1)"
+}
+
+# retry SRC: to a fresh destination, at default settings: it completes; the
+# destination is the next source.
+retry() {
+	local src=$1 next=vm$N
+
+	mig_set "$src" '{"max-bandwidth":0,"downtime-limit":300}'
+	start_dest "$next" "unix:$T/$next.mig"
+	mig_events "$next"
+	migrate_ok "$src" "$next" "unix:$T/$next.mig"
+	swept_after_move "$T/$next.log"
+	CHAIN+=("$T/$next.log")
+	N=$((N + 1))
+	log "retry: $MIG_SUMMARY"
+}
+
+# no_event SRC REGEX: the current migration on SRC emitted no such event.
+no_event() {
+	if tail -n +$((${MIG_FROM[$1]} + 1)) "$T/$1.events" | grep -qE -- "$2"; then
+		fail "$1: unexpected event /$2/"
+	fi
+}
+
+start() {
+	guest_boot vm0 1 "fill=64 rate=100"
+	CHAIN=("$T/vm0.log")
+	N=1
+}
+
+case_a_first_pass() {
+	local src=vm$((N - 1))
+
+	bad_dest a
+	start_proxy a "$DST_URI" --cut-after 30000000
+	migrate "$src" "$PROXY_URI"
+	survived a "$src"
+	no_event "$src" 'MIGRATION_PASS'
+	retry "$src"
+}
+
+case_b_dirty_round() {
+	local src=vm$((N - 1))
+
+	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":1}'
+	bad_dest b
+	start_proxy b "$DST_URI"
+	migrate "$src" "$PROXY_URI"
+	wait_event "$src" '"event":"MIGRATION_PASS","data":\{"pass":2\}' 20
+	kill -USR1 "$PROXY_PID"
+	survived b "$src"
+	no_event "$src" '"status":"device"'
+	retry "$src"
+}
+
+case_c_stop_and_copy() {
+	local src=vm$((N - 1))
+
+	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":2000000}'
+	bad_dest c
+	start_proxy c "$DST_URI"
+	migrate "$src" "$PROXY_URI"
+	wait_status "$src" device 20
+	kill -USR1 "$PROXY_PID"
+	survived c "$src"
+	wait_event "$src" '"from":"finish-migrate","status":"running"' 5
+	retry "$src"
+}
+
+case_d_destination_killed() {
+	local src=vm$((N - 1))
+
+	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":1}'
+	bad_dest d
+	migrate "$src" "$DST_URI"
+	wait_event "$src" '"event":"MIGRATION_PASS"' 20
+	kill -9 "${VMM_PID[bad-d]}"
+	survived d "$src"
+	retry "$src"
+}
+
+case_e_before_commit() {
+	local src=vm$((N - 1))
+
+	bad_dest e
+	start_proxy e "$DST_URI" --cut-on-reply
+	migrate "$src" "$PROXY_URI"
+	survived e "$src"
+	grep -q '^reply ACK' "$T/proxy-e.out" || fail "case e: the destination did not ACK: $(cat "$T/proxy-e.out")"
+	retry "$src"
+}
+
+# After GO the destination owns the guest: it runs there, and the source
+# stays paused for an operator rather than risk a second copy.
+case_f_after_commit() {
+	local src=vm$((N - 1)) dst=vm$N status last reply
+
+	DST_URI=tcp:127.0.0.1:$(free_port)
+	start_dest "$dst" "$DST_URI"
+	mig_events "$dst"
+	start_proxy f "$DST_URI" --cut-after-go
+	migrate "$src" "$PROXY_URI"
+	wait_final "$src" failed 30
+	log "f: source: $MIG_SUMMARY: $MIG_ERROR"
+	status=$(qmp "$T/$src.sock" '{"execute":"query-status"}' return.status)
+	[ "$status" = postmigrate ] || fail "case f: source is $status after GO, expected postmigrate"
+	swept_after_move "$T/$dst.log"
+	[ "$(qmp "$T/$dst.sock" '{"execute":"query-status"}' return.status)" = running ] ||
+		fail "case f: the destination does not run the guest"
+	last=$(hb_whole "$T/$src.log")
+	hb_grows "$T/$dst.log" 300 10
+	[ "$(hb_whole "$T/$src.log")" = "$last" ] || fail "case f: the source ran after GO"
+	reply=$(qmp "$T/$src.sock" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$T/none.mig\"}}")
+	[[ $reply == *postmigrate* ]] || fail "case f: migrating the paused source: $reply"
+	qmp "$T/$src.sock" '{"execute":"quit"}' >/dev/null
+	expect_exit "$src" 0 10
+	CHAIN+=("$T/$dst.log")
+	N=$((N + 1))
+	guest_intact "${CHAIN[@]}"
+	log "f: one copy: the destination runs on ($HEARTBEATS heartbeats), the source stayed paused"
+}
+
+start
+case_a_first_pass
+case_b_dirty_round
+case_c_stop_and_copy
+case_d_destination_killed
+case_e_before_commit
+case_f_after_commit
+qmp "$T/vm$((N - 1)).sock" '{"execute":"quit"}' >/dev/null
+expect_exit "vm$((N - 1))" 0 10
+guest_intact "${CHAIN[@]}"
+log "six faults survived: $HEARTBEATS heartbeats contiguous over $N monitors, $SWEEPS sweeps, corrupt=0"
