@@ -27,7 +27,7 @@ PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 TEST=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/pgr-$TEST.XXXXXX")
 START_US=${EPOCHREALTIME//[!0-9]/}
-declare -A VMM_PID=()
+declare -A VMM_PID=() CONSOLE_PID=()
 VMM_STATUS=
 
 # log MSG: a progress line, with the seconds since the test started.
@@ -44,7 +44,7 @@ skip() { echo "skip: $*"; exit 77; }
 dump_logs() {
 	local f
 
-	for f in "$T"/*.log "$T"/*.err; do
+	for f in "$T"/*.log "$T"/*.out "$T"/*.err; do
 		[ -s "$f" ] || continue
 		echo "--- ${f##*/}: last lines other than heartbeats; last heartbeat:" \
 			"$(grep -a '^H[0-9]*$' "$f" | tail -n 1)"
@@ -110,14 +110,15 @@ now_ms() {
 # ---- the monitor -----------------------------------------------------------
 
 # start_vmm NAME ARGS...: run pgr-vmm in the background, serial output to
-# $T/NAME.log, API on $T/NAME.sock, stdout/stderr to $T/NAME.out/.err;
-# later ARGS override those. Its pid: ${VMM_PID[NAME]}.
+# $T/NAME.log, API on $T/NAME.sock, stdout/stderr to $T/NAME.out/.err,
+# stdin the caller's; later ARGS override those. Its pid: ${VMM_PID[NAME]}.
 start_vmm() {
 	local name=$1
 	shift
 
+	# <&0: keep the caller's stdin (bash gives background jobs /dev/null).
 	"$VMM" --name "$name" --serial "file:$T/$name.log" --api-socket "$T/$name.sock" \
-		"$@" >"$T/$name.out" 2>"$T/$name.err" &
+		"$@" <&0 >"$T/$name.out" 2>"$T/$name.err" &
 	VMM_PID[$name]=$!
 }
 
@@ -243,17 +244,26 @@ wait_for_log() {
 }
 
 # console_attach NAME SOCK: attach to a --serial unix:SOCK console; what the
-# guest prints goes to $T/NAME.log; console_send NAME TEXT types a line.
+# guest prints goes to $T/NAME.log; console_send NAME TEXT types a line;
+# console_detach NAME hangs up.
 console_attach() {
 	local i
 
+	rm -f "$T/$1.in"
 	mkfifo "$T/$1.in"
 	"$PYTHON" "$GUESTLOG" console "$2" "$T/$1.log" "$T/$1.in" &
+	CONSOLE_PID[$1]=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$T/$1.log" ] && return 0
 		sleep 0.05
 	done
 	fail "cannot attach to the console at $2"
+}
+
+console_detach() {
+	kill "${CONSOLE_PID[$1]}"
+	wait "${CONSOLE_PID[$1]}" 2>/dev/null || true
+	unset "CONSOLE_PID[$1]"
 }
 
 console_send() {

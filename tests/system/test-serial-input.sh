@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test-serial-input: typing reaches the guest. Over --serial unix:PATH the
+# guest answers its commands (echo, rate, verify, stats, an unknown one),
+# lines may end in CR or LF, 200 lines pasted at once all arrive in order,
+# a second client is told the console is busy, and a client that detaches
+# and comes back can type again. Over --serial stdio, a pipe feeds the
+# guest and its output comes out on stdout; EOF on the pipe stops nothing.
+set -euo pipefail
+. "$(dirname "$0")/functions.sh"
+requires_kvm
+
+# ---- unix: ----
+CON=$T/con.serial
+# Paused until the console is attached: output with no client is dropped.
+start_vmm con --kernel "$GUEST" --cmdline "fill=32" --memory 256M --cpus 2 --serial "unix:$CON" --paused
+console_attach con "$CON"
+qmp "$T/con.sock" '{"execute":"cont"}' >/dev/null
+wait_for_log "$T/con.log" '^READY$' 10
+
+console_send con 'echo hello-123'
+wait_for_log "$T/con.log" '^ECHO hello-123$' 5
+console_send con 'rate 50'
+wait_for_log "$T/con.log" '^OK rate=50$' 5
+console_send con 'verify 500'
+wait_for_log "$T/con.log" '^OK verify=500$' 5
+console_send con 'stats'
+wait_for_log "$T/con.log" '^STATS hb=[0-9]+ sweeps=[0-9]+ dirtied=[0-9]+ corrupt=0$' 5
+console_send con 'frobnicate now'
+wait_for_log "$T/con.log" '^ERR unknown command: frobnicate now$' 5
+printf 'echo cr-1\recho cr-2\r\n' >"$T/con.in"
+wait_for_log "$T/con.log" '^ECHO cr-2$' 5
+grep -aq '^ECHO cr-1$' "$T/con.log" || fail "CR did not end a line"
+log "unix: echo, rate, verify, stats, unknown command, CR and LF"
+
+for i in $(seq 1 200); do echo "echo paste-$i"; done >"$T/con.in"
+wait_for_log "$T/con.log" '^ECHO paste-200$' 20
+diff <(seq 1 200 | sed 's/^/ECHO paste-/') <(grep -a '^ECHO paste-' "$T/con.log") >&2 ||
+	fail "pasted lines lost or reordered"
+log "unix: 200 lines pasted at once all arrived, in order"
+
+busy=$("$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+print(s.recv(200).decode().strip())' "$CON")
+[[ $busy == *busy* ]] || fail "a second console client was not told the console is busy: '$busy'"
+
+no_corrupt "$T/con.log"
+heartbeat_check "$T/con.log"
+console_detach con
+mv "$T/con.log" "$T/con-first.log"
+console_attach con "$CON"
+console_send con 'echo again'
+wait_for_log "$T/con.log" '^ECHO again$' 5
+log "unix: busy for a second client; detach and re-attach: $HEARTBEATS heartbeats, $SWEEPS sweeps, corrupt=0"
+qmp "$T/con.sock" '{"execute":"quit"}' >/dev/null
+expect_exit con 0 10
+
+# ---- stdio ----
+# fd 3 writes into the guest's stdin; opened read-write so that neither end
+# blocks, and closed for the monitor so that closing it here means EOF.
+mkfifo "$T/sio.in"
+exec 3<>"$T/sio.in"
+start_vmm sio --kernel "$GUEST" --cmdline "fill=32" --memory 256M --serial stdio <"$T/sio.in" 3>&-
+wait_for_log "$T/sio.out" '^READY$' 10
+echo 'echo via-stdio' >&3
+wait_for_log "$T/sio.out" '^ECHO via-stdio$' 5
+echo 'rate 20' >&3
+wait_for_log "$T/sio.out" '^OK rate=20$' 5
+exec 3>&-
+before=$(hb_last "$T/sio.out")
+wait_for_log "$T/sio.out" "^H$((before + 50))\$" 5
+qmp "$T/sio.sock" '{"execute":"quit"}' >/dev/null
+expect_exit sio 0 10
+heartbeat_check "$T/sio.out"
+no_corrupt "$T/sio.out"
+log "stdio: a pipe feeds the guest, output on stdout, EOF harmless: $HEARTBEATS heartbeats"
