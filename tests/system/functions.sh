@@ -261,7 +261,7 @@ console_attach() {
 }
 
 console_detach() {
-	kill "${CONSOLE_PID[$1]}"
+	kill "${CONSOLE_PID[$1]}" 2>/dev/null || true
 	wait "${CONSOLE_PID[$1]}" 2>/dev/null || true
 	unset "CONSOLE_PID[$1]"
 }
