@@ -172,7 +172,7 @@ static json_t *pci_save(void *dev)
 
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < PCI_MAX_SLOTS; i++) {
-		char key[8];
+		char key[16];
 
 		if (!p->slots[i])
 			continue;
@@ -195,7 +195,7 @@ static int pci_load(void *dev, const json_t *st, char **err)
 		return asprintf(err, "pci: the devices in the stream differ from this VM's"), -EINVAL;
 	for (int i = 0; i < PCI_MAX_SLOTS; i++) {
 		uint8_t cfg[PCI_CFG_SIZE];
-		char key[8];
+		char key[16];
 
 		if (!p->slots[i])
 			continue;
