@@ -281,7 +281,7 @@ heartbeat_check() {
 	eval "$out"
 }
 
-# no_corrupt LOG...: no CORRUPT or FAULT line, every V sweep corrupt=0;
+# no_corrupt LOG...: no CORRUPT, FAULT or FATAL line, every V sweep corrupt=0;
 # sets SWEEPS.
 no_corrupt() {
 	local out

@@ -8,7 +8,8 @@
 #   heartbeats LOG...  H<seq> lines run 1, 2, 3... with no gap or repeat;
 #                      a banner (a boot or reboot) restarts the count at 1.
 #                      Prints "BOOTS=B HEARTBEATS=N".
-#   intact LOG...      no CORRUPT or FAULT line, every V sweep corrupt=0.
+#   intact LOG...      no CORRUPT, FAULT or FATAL line, every V sweep
+#                      corrupt=0.
 #                      Prints "SWEEPS=S".
 #   console SOCK LOG FIFO
 #                      attach to a --serial unix:SOCK console (retrying for
@@ -59,7 +60,7 @@ def heartbeats(paths):
 def intact(paths):
     sweeps = 0
     for where, line in lines(paths):
-        if line.startswith('CORRUPT') or line.startswith('FAULT'):
+        if line.startswith(('CORRUPT', 'FAULT', 'FATAL')):
             return f'{where}: {line}'
         if line.startswith('V'):
             m = SWEEP.match(line)
