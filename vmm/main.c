@@ -426,14 +426,13 @@ static int run(struct args *a, struct vm *vm)
 	vm_stop_vcpus(vm);
 	api_free(vm->api);
 	vm->api = NULL;
-	loop_free(vm->loop);
-	vm->loop = NULL;
 	return status;
 }
 
 int main(int argc, char **argv)
 {
 	struct args a = { 0 };
+	struct loop *loop;
 	struct vm *vm;
 	char *err = NULL;
 	sigset_t set;
@@ -475,7 +474,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	status = run(&a, vm);
-	vm_free(vm);
+	loop = vm->loop;
+	vm_free(vm);            /* devices leave the loop before it goes */
+	loop_free(loop);
 	vmconfig_clear(&a.cfg);
 	vmconfig_clear(&a.local);
 	return status;

@@ -205,6 +205,22 @@ static void throttle(struct vcpu *v)
 	v->window_ns = t + pct * 100000ULL;
 }
 
+/*
+ * An I/O or MMIO exit is complete only once KVM_RUN is entered again (KVM
+ * then advances RIP, stores IN data, finishes a rep string instruction).
+ * Re-enter with immediate_exit set before parking so that the state a
+ * migration or a save reads is consistent; otherwise a restored guest
+ * would, say, repeat the tail of a rep outsb (seen: a heartbeat line
+ * printed twice across a restore).
+ */
+static void complete_pending(struct vcpu *v)
+{
+	v->run->immediate_exit = 1;
+	if (ioctl(v->fd, KVM_RUN, 0) == 0)
+		v->exits++;         /* a real exit after all: nothing was pending */
+	v->run->immediate_exit = 0;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -212,9 +228,11 @@ static void *vcpu_thread(void *arg)
 
 	v->tid = gettid();
 	for (;;) {
-		if ((stuck || __atomic_load_n(&v->vm->pause_req, __ATOMIC_ACQUIRE)) &&
-		    !park(v, stuck))
-			break;
+		if (stuck || __atomic_load_n(&v->vm->pause_req, __ATOMIC_ACQUIRE)) {
+			complete_pending(v);
+			if (!park(v, stuck))
+				break;
+		}
 		stuck = false;
 		throttle(v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
