@@ -20,7 +20,8 @@
 # definition, ram-data (a byte of a data page: not a hole), ram-table (a
 # RAM image region table), device[:NAME], cpu[:N], vm, end, round, or a
 # byte offset. For truncate: header (inside it), mid-ram, before-end
-# (everything but the END section), or an offset. --fix-crc recomputes the
+# (everything but the END section), after-end (drop whatever follows END,
+# e.g. the commit frames of a recorded live migration), or an offset. --fix-crc recomputes the
 # section's CRC after the flip, so the payload's own checks are reached.
 #
 # Files are changed in place: copy first (cp --sparse=always keeps a save
@@ -205,6 +206,8 @@ def cmd_truncate(path, where):
                 at = sec.payload + sec.length // 2
         elif where == 'before-end':
             at = find(f, 'end').offset
+        elif where == 'after-end':
+            at = find(f, 'end').crc_at + 4
         else:
             at = int(where)
     os.truncate(path, at)

@@ -13,8 +13,10 @@
 #   e. when the stream is complete, before the commit: the destination's
 #      ACK never reaches the source;
 #   f. after the commit point: GO reaches the destination, its DONE never
-#      comes back.
-# In a-e the source reports "failed", runs on with its memory intact (more
+#      comes back;
+#   g. the connection stalls (a black hole: nothing relayed, nothing closed)
+#      during stop-and-copy; migrate-cancel gets the guest running again.
+# In a-e and g the source reports "failed" ("cancelled" in g), runs on with its memory intact (more
 # heartbeats, two more verify sweeps, nothing corrupt), the destination
 # exits non-zero (or was killed) without ever running the guest, and a
 # retry to a fresh destination succeeds; that destination is the source of
@@ -48,12 +50,12 @@ bad_dest() {
 	start_dest "bad-$1" "$DST_URI"
 }
 
-# survived CASE SRC: the migration failed, the source runs on intact and
-# the destination is gone without having run the guest.
+# survived CASE SRC [STATUS]: the migration failed (or STATUS), the source
+# runs on intact and the destination is gone without having run the guest.
 survived() {
 	local case=$1 src=$2 bad=bad-$1 sweeps status
 
-	wait_final "$src" failed 30
+	wait_final "$src" "${3:-failed}" 30
 	status=$(qmp "$T/$src.sock" '{"execute":"query-status"}' return.status)
 	[ "$status" = running ] || fail "case $case: source $status after the failure"
 	sweeps=$(grep -ac '^V[0-9]* ' "$T/$src.log")
@@ -158,6 +160,31 @@ case_e_before_commit() {
 	retry "$src"
 }
 
+# A peer that stops reading holds the paused guest for as long as TCP
+# keeps the connection (no progress timeout yet): migrate-cancel is the way
+# out, and must give the guest back.
+case_g_stall_in_stop_and_copy() {
+	local src=vm$((N - 1)) h
+
+	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":2000000}'
+	bad_dest g
+	start_proxy g "$DST_URI"
+	migrate "$src" "$PROXY_URI"
+	wait_status "$src" device 20
+	kill -USR2 "$PROXY_PID"
+	wait_for_log "$T/proxy-g.out" '^stalled' 5
+	h=$(hb_whole "$T/$src.log")
+	sleep 2         # a bounded look: the guest stays paused while stalled
+	[ "$(hb_whole "$T/$src.log")" = "$h" ] || fail "case g: the guest ran during stop-and-copy"
+	[ "$(qmp "$T/$src.sock" '{"execute":"query-migrate"}' return.status)" = device ] ||
+		fail "case g: the migration left stop-and-copy while stalled"
+	qmp "$T/$src.sock" '{"execute":"migrate-cancel"}' >/dev/null
+	wait_final "$src" cancelled 10
+	kill -USR1 "$PROXY_PID"        # the destination never hears otherwise
+	survived g "$src" cancelled
+	retry "$src"
+}
+
 # After GO the destination owns the guest: it runs there, and the source
 # stays paused for an operator rather than risk a second copy.
 case_f_after_commit() {
@@ -194,8 +221,9 @@ case_b_dirty_round
 case_c_stop_and_copy
 case_d_destination_killed
 case_e_before_commit
+case_g_stall_in_stop_and_copy
 case_f_after_commit
 qmp "$T/vm$((N - 1)).sock" '{"execute":"quit"}' >/dev/null
 expect_exit "vm$((N - 1))" 0 10
 guest_intact "${CHAIN[@]}"
-log "six faults survived: $HEARTBEATS heartbeats contiguous over $N monitors, $SWEEPS sweeps, corrupt=0"
+log "seven faults survived: $HEARTBEATS heartbeats contiguous over $N monitors, $SWEEPS sweeps, corrupt=0"
