@@ -94,7 +94,7 @@ $(GUEST): $(GUEST_OBJ) tests/guest/guest.ld
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 30
-FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
+FUZZ_FLAGS := -DPGR_VERSION=\"0.1.0\" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(VMM_SRC)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out $<,$^) $(LDLIBS)
