@@ -16,6 +16,7 @@
 #       --cut-on-reply       cut when the destination first answers (the ACK)
 #       --cut-after-go       relay the ACK and the source's GO, then cut before
 #                            the destination's DONE gets back
+#       --drop-go            relay the ACK, then swallow the source's GO and cut
 #       --stall-after N      after N bytes, stop relaying but keep both
 #                            connections open (a black hole)
 #       --record FILE        write what the source sends to FILE
@@ -99,6 +100,8 @@ class Relay:
         data = src.recv(min(CHUNK, room) if room is not None else CHUNK)
         if not data:
             return False
+        if self.acked and self.opts.get('drop-go'):
+            raise Fault('cut', 'GO dropped')
         if self.record:
             self.record.write(data)
         dst.sendall(data)
@@ -161,7 +164,7 @@ def parse_relay_opts(args):
         elif key == 'record':
             opts[key] = args[i + 1]
             i += 2
-        elif key in ('cut-on-reply', 'cut-after-go'):
+        elif key in ('cut-on-reply', 'cut-after-go', 'drop-go'):
             opts[key] = True
             i += 1
         else:

@@ -15,14 +15,18 @@
 #   f. after the commit point: GO reaches the destination, its DONE never
 #      comes back;
 #   g. the connection stalls (a black hole: nothing relayed, nothing closed)
-#      during stop-and-copy; migrate-cancel gets the guest running again.
+#      during stop-and-copy; migrate-cancel gets the guest running again;
+#   h. GO is lost on the way: the destination gives up without running the
+#      guest, the source stays paused; once the destination is known gone,
+#      "cont" on the source runs the guest again (as its error says).
 # In a-e and g the source reports "failed" ("cancelled" in g), runs on with its memory intact (more
 # heartbeats, two more verify sweeps, nothing corrupt), the destination
 # exits non-zero (or was killed) without ever running the guest, and a
 # retry to a fresh destination succeeds; that destination is the source of
 # the next case, so the guest's heartbeats must run contiguous through all
 # of them. In f the destination runs the guest and the source stays paused
-# (postmigrate: never two copies), refusing a new migration.
+# (postmigrate: never two copies), refusing a new migration. In h nobody
+# runs the guest until the operator's "cont".
 # Cancel: test-migrate-cancel.sh. Hostile streams: test-migrate-bad-stream.sh.
 set -euo pipefail
 . "$(dirname "$0")/functions.sh"
@@ -93,7 +97,7 @@ no_event() {
 }
 
 start() {
-	guest_boot vm0 1 "fill=64 rate=100"
+	guest_boot vm0 1 "fill=48 rate=100"
 	CHAIN=("$T/vm0.log")
 	N=1
 }
@@ -215,6 +219,30 @@ case_f_after_commit() {
 	log "f: one copy: the destination runs on ($HEARTBEATS heartbeats), the source stayed paused"
 }
 
+# GO lost: neither side runs the guest on its own. The source says to
+# check the destination before 'cont'; the destination is gone, so cont.
+case_h_go_lost() {
+	local src=vm$((N - 1)) status last reply
+
+	bad_dest h
+	start_proxy h "$DST_URI" --drop-go
+	migrate "$src" "$PROXY_URI"
+	wait_final "$src" failed 30
+	log "h: source: $MIG_SUMMARY: $MIG_ERROR"
+	vmm_wait bad-h 70
+	[ "$VMM_STATUS" -ne 0 ] || fail "case h: the destination exited 0"
+	no_guest "$T/bad-h.log"
+	status=$(qmp "$T/$src.sock" '{"execute":"query-status"}' return.status)
+	[ "$status" = postmigrate ] || fail "case h: source is $status, expected postmigrate"
+	last=$(hb_whole "$T/$src.log")
+	reply=$(qmp "$T/$src.sock" '{"execute":"cont"}')
+	[ "$reply" = '{"return":{}}' ] ||
+		fail "case h: the guest runs nowhere, and cont on the source says: $reply"
+	hb_grows "$T/$src.log" 300 10
+	guest_intact "${CHAIN[@]}"
+	log "h: destination exited $VMM_STATUS without running the guest; cont on the source: runs on from H$last"
+}
+
 start
 case_a_first_pass
 case_b_dirty_round
@@ -223,7 +251,8 @@ case_d_destination_killed
 case_e_before_commit
 case_g_stall_in_stop_and_copy
 case_f_after_commit
+case_h_go_lost
 qmp "$T/vm$((N - 1)).sock" '{"execute":"quit"}' >/dev/null
 expect_exit "vm$((N - 1))" 0 10
 guest_intact "${CHAIN[@]}"
-log "seven faults survived: $HEARTBEATS heartbeats contiguous over $N monitors, $SWEEPS sweeps, corrupt=0"
+log "eight faults survived: $HEARTBEATS heartbeats contiguous over $N monitors, $SWEEPS sweeps, corrupt=0"
