@@ -23,6 +23,7 @@
 #define PM1_CNT        4
 #define PWRBTN         (1u << 8)
 #define SLP_EN         (1u << 13)
+#define SCI_EN         (1u << 0)
 #define SCI_IRQ        9
 
 struct pm {
@@ -106,7 +107,8 @@ static void pm_reset(void *dev)
 {
 	struct pm *p = dev;
 
-	p->sts = p->en = p->cnt = 0;
+	p->sts = p->en = 0;
+	p->cnt = SCI_EN;       /* ACPI mode is always on: there is no SMI to switch */
 }
 
 static void pm_free(void *dev)
@@ -133,6 +135,7 @@ struct pm *pm_create(struct vm *vm)
 	if (!p)
 		return NULL;
 	p->vm = vm;
+	p->cnt = SCI_EN;
 	pthread_mutex_init(&p->lock, NULL);
 	if (bus_register(&vm->pio, PM_BASE, PM_LEN, pm_io, p, "pm") < 0 ||
 	    vm_add_device(vm, &pm_ops, 0, p) < 0) {

@@ -13,6 +13,8 @@
  */
 #include "vmm/boot.h"
 
+#include "vmm/acpi.h"
+
 #include <asm/bootparam.h>
 #include <errno.h>
 #include <stddef.h>
@@ -149,6 +151,7 @@ static int linux_write_boot_params(struct boot_ctx *c, const struct linux_image 
 	bp.hdr.loadflags |= CAN_USE_HEAP;
 	bp.hdr.heap_end_ptr = HEAP_END_PTR;
 	bp.hdr.cmd_line_ptr = (uint32_t)BOOT_CMDLINE_GPA;
+	bp.acpi_rsdp_addr = ACPI_RSDP_GPA;     /* boot protocol 2.14; older kernels scan 0xE0000 */
 	if (c->initrd.data) {
 		bp.hdr.ramdisk_image = (uint32_t)initrd_gpa;
 		bp.hdr.ramdisk_size = (uint32_t)c->initrd.size;

@@ -12,6 +12,8 @@
  */
 #include "vmm/boot.h"
 
+#include "vmm/acpi.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
@@ -231,7 +233,7 @@ static int pvh_write_start_info(struct boot_ctx *c, uint64_t initrd_gpa)
 	uint8_t page[PVH_INFO_SIZE] = { 0 };
 	struct pvh_start_info si = {
 		.magic = PVH_START_MAGIC, .version = PVH_START_VERSION,
-		.cmdline_paddr = BOOT_CMDLINE_GPA, .rsdp_paddr = 0,
+		.cmdline_paddr = BOOT_CMDLINE_GPA, .rsdp_paddr = ACPI_RSDP_GPA,
 		.memmap_paddr = PVH_MEMMAP_GPA, .memmap_entries = (uint32_t)c->ne820,
 	};
 	struct pvh_memmap_entry *mm = (void *)(page + (PVH_MEMMAP_GPA - BOOT_INFO_GPA));

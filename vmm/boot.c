@@ -9,6 +9,8 @@
  */
 #include "vmm/boot.h"
 
+#include "vmm/acpi.h"
+
 #define LOG_SUBSYS "boot"
 #include "lib/log.h"
 
@@ -153,6 +155,8 @@ static int boot_write_common(struct boot_ctx *c)
 	err = boot_write_gdt(c);
 	if (!err)
 		err = mptable_write(c->gm, c->spec->ncpus);
+	if (!err)
+		err = acpi_write(c->gm, c->spec->ncpus);
 	if (err == -EINVAL)
 		return boot_fail(c, err, "%d vCPUs: the MP table describes 1 to %d",
 				 c->spec->ncpus, MPTABLE_MAX_CPUS);

@@ -37,7 +37,7 @@ struct pvh_start_info {
 	uint32_t nr_modules;       /* 12: entries at modlist_paddr */
 	uint64_t modlist_paddr;    /* 16: array of struct pvh_modlist_entry */
 	uint64_t cmdline_paddr;    /* 24: NUL-terminated ASCII, 0 = none */
-	uint64_t rsdp_paddr;       /* 32: ACPI RSDP, 0 = none (we have no ACPI) */
+	uint64_t rsdp_paddr;       /* 32: ACPI RSDP (vmm/acpi.c), 0 = none */
 	uint64_t memmap_paddr;     /* 40: array of struct pvh_memmap_entry (v1) */
 	uint32_t memmap_entries;   /* 48: how many (v1) */
 	uint32_t reserved;         /* 52: must be 0 */
