@@ -33,7 +33,7 @@ RESULTS=$BUILD/test-results.txt
 
 passed=0 failed=0 skipped=0
 mkdir -p "$LOGS"
-: >"$RESULTS.tmp"
+RESULTS_TMP=$(mktemp "$RESULTS.XXXXXX")    # another run may be writing too
 
 selected() {
 	local name=$1 p
@@ -50,12 +50,11 @@ selected() {
 reap_strays() {
 	local pgid=$1 log=$2 strays
 
-	strays=$(pgrep -g "$pgid" 2>/dev/null | tr '\n' ' ')
-	[ -z "$strays" ] && return 0
+	strays=$(pgrep -d, -g "$pgid" 2>/dev/null) || return 0
 	{
 		echo "run.sh: processes left behind by the test:"
-		ps -o pid=,args= -p "${strays// /,}" 2>/dev/null
-	} >>"$log"
+		ps -o pid=,args= -p "$strays"
+	} >>"$log" 2>&1
 	kill -9 -- "-$pgid" 2>/dev/null
 	return 1
 }
@@ -83,24 +82,25 @@ run_one() {
 	0)
 		passed=$((passed + 1))
 		echo "PASS $name"
-		echo "PASS $name $secs" >>"$RESULTS.tmp" ;;
+		echo "PASS $name $secs" >>"$RESULTS_TMP" ;;
 	77)
 		skipped=$((skipped + 1))
 		reason=$(grep -a '^skip: ' "$log" | tail -n 1 | cut -c7-)
 		echo "SKIP $name: ${reason:-no reason given}"
-		echo "SKIP $name $secs ${reason:-no reason given}" >>"$RESULTS.tmp" ;;
+		echo "SKIP $name $secs ${reason:-no reason given}" >>"$RESULTS_TMP" ;;
 	*)
 		failed=$((failed + 1))
 		[ $rc -eq 124 ] && echo "run.sh: timed out after $limit s" >>"$log"
+		[ $rc -eq 99 ] && echo "run.sh: the test passed but left processes behind" >>"$log"
 		echo "FAIL $name (exit $rc after $secs s; full log: ${log#"$ROOT"/})"
 		tail -n 60 "$log" | sed 's/^/    /'
-		echo "FAIL $name $secs exit $rc" >>"$RESULTS.tmp" ;;
+		echo "FAIL $name $secs exit $rc" >>"$RESULTS_TMP" ;;
 	esac
 }
 
 # Interrupted: stop the running test's whole group, not just timeout.
 CURRENT=
-trap '[ -n "$CURRENT" ] && kill -TERM -- "-$CURRENT" 2>/dev/null; exit 130' INT TERM
+trap '[ -n "$CURRENT" ] && kill -TERM -- "-$CURRENT" 2>/dev/null; rm -f "$RESULTS_TMP"; exit 130' INT TERM
 
 PATTERNS=("$@")
 
@@ -111,7 +111,7 @@ for src in tests/unit/test-*.c; do
 	if [ ! -x "$BUILD/tests/$t" ]; then
 		failed=$((failed + 1))
 		echo "FAIL unit/$t (not built: run make)"
-		echo "FAIL unit/$t 0.0 not built" >>"$RESULTS.tmp"
+		echo "FAIL unit/$t 0.0 not built" >>"$RESULTS_TMP"
 		continue
 	fi
 	run_one "unit/$t" "$UNIT_TIMEOUT" "$BUILD/tests/$t"
@@ -123,6 +123,6 @@ for t in tests/system/test-*.sh; do
 	run_one "system/${t##*/}" "$SYSTEM_TIMEOUT" bash "$t"
 done
 
-mv "$RESULTS.tmp" "$RESULTS"
+mv "$RESULTS_TMP" "$RESULTS"
 echo "$passed passed, $failed failed, $skipped skipped" | tee -a "$RESULTS"
 [ $failed -eq 0 ]
