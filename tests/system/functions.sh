@@ -10,10 +10,11 @@
 # that kills every process the test started in the background — no monitor
 # is ever left running — prints the guests' last lines if the test failed,
 # and removes $T (kept with KEEP=1). Exit 0 pass, 77 skip, else fail.
-# Helpers for the monitor (start_vmm, vmm_wait, expect_exit, qmp), the
-# guest's serial line (wait_for_log, console_attach, console_send) and its
-# log (heartbeat_check, no_corrupt: tests/system/guestlog.py does the
-# parsing). Tests run from tests/run.sh; docs/testing.md tells how to write one.
+# Helpers for the monitor (start_vmm, vmm_wait, expect_exit, qmp,
+# qmp_session), the guest's serial line (wait_for_log, console_attach,
+# console_send) and what the guest lost (heartbeat_check, no_corrupt;
+# tests/system/guestlog.py does the parsing). Tests run from tests/run.sh;
+# docs/testing.md lists every helper and tells how to write a test.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -56,6 +57,7 @@ cleanup() {
 	local rc=$? pid
 
 	trap - EXIT
+	set +e          # whatever fails here, the processes must still die
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		dump_logs >&2
 	fi
