@@ -8,6 +8,7 @@
 
 #define LOG_SUBSYS "cpu"
 #include "lib/log.h"
+#include "vmm/cpuid.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -25,14 +26,76 @@
 
 enum cpu_rec {
 	REC_REGS = 1, REC_SREGS, REC_XCRS, REC_DREGS, REC_LAPIC, REC_MP,
-	REC_EVENTS, REC_XSAVE, REC_MSRS, REC__NR,
+	REC_EVENTS, REC_XSAVE, REC_MSRS, REC_CPUID, REC__NR,
 };
+
+#define CPUID_MAX 256
 
 static const char *const rec_names[REC__NR] = {
 	[REC_REGS] = "regs", [REC_SREGS] = "sregs", [REC_XCRS] = "xcrs",
 	[REC_DREGS] = "debugregs", [REC_LAPIC] = "lapic", [REC_MP] = "mp_state",
 	[REC_EVENTS] = "vcpu_events", [REC_XSAVE] = "xsave", [REC_MSRS] = "msrs",
+	[REC_CPUID] = "cpuid",
 };
+
+static size_t cpuid_bytes(uint32_t nent)
+{
+	return sizeof(struct kvm_cpuid2) + nent * sizeof(struct kvm_cpuid_entry2);
+}
+
+/*
+ * The table we set, not KVM_GET_CPUID2's: under PVM the latter reports the
+ * host CPU's own bits whatever was set, so it would not say what the
+ * guest was shown, nor match across hosts.
+ */
+static struct kvm_cpuid2 *copy_cpuid(const struct kvm_cpuid2 *src)
+{
+	struct kvm_cpuid2 *c = src ? malloc(cpuid_bytes(src->nent)) : NULL;
+
+	if (c)
+		memcpy(c, src, cpuid_bytes(src->nent));
+	return c;
+}
+
+static bool same_cpuid(const struct kvm_cpuid2 *a, const struct kvm_cpuid2 *b)
+{
+	return a->nent == b->nent &&
+	       !memcmp(a->entries, b->entries, a->nent * sizeof(a->entries[0]));
+}
+
+/*
+ * Show the vCPU the CPUID the guest was started with — after checking that
+ * this host's KVM can provide every feature in it. Identical tables are
+ * left alone (KVM refuses a different one once the vCPU has run).
+ */
+static int set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *want, char **err)
+{
+	struct kvm_cpuid2 *copy;
+	char missing[512];
+	int r = 0;
+
+	if (v->cpuid && same_cpuid(v->cpuid, want))
+		return 0;
+	if (cpuid_missing(want, v->vm->kvm.cpuid, missing, sizeof(missing)) > 0) {
+		if (asprintf(err, "this host's CPU lacks features the guest was started with: %s",
+			     missing) < 0)
+			*err = NULL;
+		return -EINVAL;
+	}
+	if (ioctl(v->fd, KVM_SET_CPUID2, want) < 0) {
+		r = -errno;
+		if (asprintf(err, "vCPU %d: KVM refused the guest's CPUID: %s", v->index,
+			     strerror(-r)) < 0)
+			*err = NULL;
+		return r;
+	}
+	copy = copy_cpuid(want);
+	if (copy) {
+		free(v->cpuid);
+		v->cpuid = copy;
+	}
+	return 0;
+}
 
 static int get_msrs(struct vcpu *v, struct cpu_state *s)
 {
@@ -69,7 +132,8 @@ struct cpu_state *cpu_state_get(struct vcpu *v)
 		return NULL;
 	s->xsave_size = v->vm->kvm.xsave_size;
 	s->xsave = calloc(1, s->xsave_size);
-	if (!s->xsave ||
+	s->cpuid = copy_cpuid(v->cpuid);
+	if (!s->xsave || !s->cpuid ||
 	    ioctl(v->fd, KVM_GET_REGS, &s->regs) < 0 ||
 	    ioctl(v->fd, xsave_ioctl, s->xsave) < 0 ||
 	    ioctl(v->fd, KVM_GET_XCRS, &s->xcrs) < 0 ||
@@ -91,6 +155,7 @@ void cpu_state_free(struct cpu_state *s)
 	if (!s)
 		return;
 	free(s->xsave);
+	free(s->cpuid);
 	free(s);
 }
 
@@ -144,6 +209,8 @@ int cpu_state_set(struct vcpu *v, const struct cpu_state *s, char **err)
 			*err = NULL;
 		return -EINVAL;
 	}
+	if (s->cpuid && (r = set_cpuid(v, s->cpuid, err)) < 0)
+		return r;
 	if (ioctl(v->fd, KVM_SET_REGS, &s->regs) < 0)
 		return set_fail(v, "the registers", err);
 	if (ioctl(v->fd, KVM_SET_XSAVE, s->xsave) < 0)
@@ -213,6 +280,7 @@ void *cpu_state_encode(const struct cpu_state *s, size_t *len)
 	put_rec(&e, REC_EVENTS, &s->events, sizeof(s->events));
 	put_rec(&e, REC_XSAVE, s->xsave, s->xsave_size);
 	put_rec(&e, REC_MSRS, s->msrs, s->nmsrs * sizeof(s->msrs[0]));
+	put_rec(&e, REC_CPUID, s->cpuid, (uint32_t)cpuid_bytes(s->cpuid->nent));
 	*len = e.len;
 	return e.buf;
 }
@@ -248,6 +316,16 @@ static int rec_decode(struct cpu_state *s, uint32_t tag, const uint8_t *p, uint3
 			return -ENOMEM;
 		memcpy(s->xsave, p, len);
 		s->xsave_size = len;
+		return 0;
+	case REC_CPUID:
+		if (len < sizeof(struct kvm_cpuid2) || s->cpuid)
+			return -EINVAL;
+		s->cpuid = malloc(len);
+		if (!s->cpuid)
+			return -ENOMEM;
+		memcpy(s->cpuid, p, len);
+		if (s->cpuid->nent > CPUID_MAX || cpuid_bytes(s->cpuid->nent) != len)
+			return -EINVAL;
 		return 0;
 	case REC_MSRS:
 		if (len % sizeof(s->msrs[0]) || len / sizeof(s->msrs[0]) > CPU_STATE_MAX_MSRS)

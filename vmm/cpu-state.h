@@ -29,6 +29,7 @@ struct cpu_state {
 	uint32_t nmsrs;
 	struct kvm_msr_entry msrs[CPU_STATE_MAX_MSRS];
 	uint8_t *xsave;        /* xsave_size bytes */
+	struct kvm_cpuid2 *cpuid; /* what the guest was shown */
 };
 
 struct cpu_state *cpu_state_get(struct vcpu *v);

@@ -14,6 +14,7 @@
 #include "devices/virtio-pci.h"
 #include "migration/migration.h"
 #include "vmm/api.h"
+#include "vmm/cpuid.h"
 #include "vmm/control.h"
 #include "vmm/loop.h"
 #include "vmm/vm.h"
@@ -51,6 +52,8 @@ static const char usage[] =
 "  --cmdline TEXT         kernel command line\n"
 "  --memory SIZE          RAM, e.g. 512M, 4G (default 512M; 16M..1T)\n"
 "  --cpus N               vCPUs, 1..64 (default 1)\n"
+"  --cpu host[,-FEATURE...]  the host's CPU features minus those named, e.g.\n"
+"                         host,-cx16,-xsave (default: host)\n"
 "Host:\n"
 "  --serial SPEC          COM1 backend: stdio (default), file:PATH, unix:PATH,\n"
 "                         pty, null\n"
@@ -229,7 +232,7 @@ static void parse_file(const char *flag, char **dst, const char *v)
 
 enum { OPT_NAME = 256, OPT_UUID, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY,
        OPT_CPUS, OPT_SERIAL, OPT_API, OPT_PAUSED, OPT_NOREBOOT, OPT_INCOMING,
-       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_NET, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
+       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_NET, OPT_CPU, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -246,6 +249,7 @@ static const struct option options[] = {
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "debug", required_argument, NULL, OPT_DEBUG },
 	{ "log-file", required_argument, NULL, OPT_LOGFILE },
@@ -277,6 +281,11 @@ static void parse_one(struct args *a, int opt, const char *v)
 	case OPT_API: a->api_socket = v; break;
 	case OPT_DISK: parse_disk(&a->local, v); break;
 	case OPT_NET: parse_net(&a->local, v); break;
+	case OPT_CPU:
+		if (cpuid_check_spec(v, &err) < 0)
+			bad("--cpu", "%s", err);
+		a->opts.cpu = v;
+		break;
 	case OPT_PAUSED: a->paused = true; break;
 	case OPT_NOREBOOT: a->opts.no_reboot = true; break;
 	case OPT_INCOMING:

@@ -65,7 +65,7 @@ struct vcpu *vcpu_new(struct vm *vm, int index)
 		free(cpuid);
 		goto err;
 	}
-	free(cpuid);
+	v->cpuid = cpuid;
 	return v;
 err:
 	pr_err("creating vCPU %d: %m", index);
@@ -81,6 +81,7 @@ void vcpu_free(struct vcpu *v)
 		munmap(v->run, v->vm->kvm.run_size);
 	if (v->fd >= 0)
 		close(v->fd);
+	free(v->cpuid);
 	free(v);
 }
 

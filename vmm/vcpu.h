@@ -20,6 +20,7 @@ struct vcpu {
 	int index;
 	int fd;
 	struct kvm_run *run;
+	struct kvm_cpuid2 *cpuid; /* the CPUID we set: what the guest is shown */
 	pthread_t thread;
 	int tid;               /* the thread's id, for query-cpus */
 	bool thread_started;

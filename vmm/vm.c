@@ -11,6 +11,7 @@
 #include "devices/devices.h"
 #include "vmm/api.h"
 #include "vmm/cpu-state.h"
+#include "vmm/cpuid.h"
 #include "vmm/loop.h"
 #include "vmm/vcpu.h"
 
@@ -212,6 +213,10 @@ struct vm *vm_new(const struct vm_config *cfg, const struct vm_opts *opts, char 
 			strerror(-r));
 		goto fail;
 	}
+	/* What this host offers guests: KVM's set minus --cpu's exclusions.
+	 * vCPUs are shown it; incoming guests are checked against it. */
+	if (vm->opts.cpu && cpuid_apply_spec(vm->kvm.cpuid, vm->opts.cpu, err) < 0)
+		goto fail;
 	vm->gm = gm_new(cfg->mem_bytes);
 	if (!vm->gm) {
 		set_err(err, -ENOMEM, "cannot map guest memory: %s", strerror(errno));

@@ -46,6 +46,7 @@ enum vm_request {
 struct vm_opts {
 	const char *serial;    /* --serial spec */
 	bool no_reboot;        /* a guest reset ends the process */
+	const char *cpu;       /* --cpu host[,-FEATURE...] */
 };
 
 struct vcpu;
