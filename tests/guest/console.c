@@ -5,13 +5,16 @@
  * line is looked up in a table of commands by its first word.
  *
  * No editing, no echo of typed characters, no history: the other end is a
- * test script. Lines longer than LINE_MAX are cut.
+ * test script. Lines longer than LINE_MAX are cut. "blk" and "ping" are
+ * passed on to the drivers (vblk.c, vnet.c).
  */
 #include "console.h"
 #include "main.h"
 #include "tsc.h"
 #include "uart.h"
 #include "util.h"
+#include "vblk.h"
+#include "vnet.h"
 #include "work.h"
 
 #define LINE_MAX	256
@@ -72,10 +75,25 @@ static void cmd_echo(const char *arg, const char *l)
 static void cmd_stats(const char *arg, const char *l)
 {
 	struct work_stats st;
+	u64 rx, tx;
 
 	work_get_stats(&st);
-	print("STATS hb=%lu sweeps=%lu dirtied=%lu corrupt=%lu\n",
-	      main_heartbeats(), st.sweeps, st.dirtied, st.corrupt);
+	if (vnet_stats(&rx, &tx))
+		print("STATS hb=%lu sweeps=%lu dirtied=%lu corrupt=%lu rx=%lu tx=%lu\n",
+		      main_heartbeats(), st.sweeps, st.dirtied, st.corrupt, rx, tx);
+	else
+		print("STATS hb=%lu sweeps=%lu dirtied=%lu corrupt=%lu\n",
+		      main_heartbeats(), st.sweeps, st.dirtied, st.corrupt);
+}
+
+static void cmd_blk(const char *arg, const char *l)
+{
+	vblk_command(arg);
+}
+
+static void cmd_ping(const char *arg, const char *l)
+{
+	vnet_ping(arg);
 }
 
 static void cmd_reset(const char *arg, const char *l)
@@ -99,6 +117,8 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats },
 	{ "reset", cmd_reset },
 	{ "poweroff", cmd_poweroff },
+	{ "blk", cmd_blk },
+	{ "ping", cmd_ping },
 };
 
 static void run_line(char *l)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * console.h: commands over the serial line, read by polling on the BSP
- * between work steps: rate, verify, echo, stats, reset, poweroff (formats in
+ * between work steps: rate, verify, echo, stats, reset, poweroff, blk, ping (formats in
  * docs/test-guest.md). A line ends at CR or LF; empty lines are ignored.
  */
 #ifndef PGR_GUEST_CONSOLE_H

@@ -2,8 +2,11 @@
 /*
  * main.c: the test guest at CPL 3. On the BSP: parse the command line, print
  * the memory map, calibrate the TSC, start the APs, lay out the work, print
- * the banner, then loop forever: heartbeat, console, a step of work. On an
- * AP: report in, wait for the banner, then loop on work steps.
+ * the banner, then loop forever: heartbeat, console, disk and network, a
+ * step of work. On an
+ * AP: report in, wait for the banner, then loop on work steps. The virtio
+ * devices (vblk.c, vnet.c) are set up before the banner and polled from
+ * the BSP's loop.
  *
  * The heartbeat is driven by the TSC alone: H<seq> every hb ms; when the TSC
  * jumped past more than a whole period (the VM was paused, saved, migrated)
@@ -19,6 +22,8 @@
 #include "tsc.h"
 #include "uart.h"
 #include "util.h"
+#include "vblk.h"
+#include "vnet.h"
 #include "work.h"
 
 #define GUEST_VERSION	1
@@ -53,6 +58,8 @@ static void parse_option(const char *w, size_t len)
 		{ "verify=", &cfg.verify }, { "hb=", &cfg.hb_ms },
 	};
 
+	if (vblk_option(w, len) || vnet_option(w, len))
+		return;
 	if (len == 16 && !memcmp(w, "selftest-corrupt", len)) {
 		cfg.selftest_corrupt = true;
 		return;
@@ -137,12 +144,15 @@ static __noreturn void bsp_loop(void)
 		heartbeat(now);
 		if (now >= poll_next) {
 			console_poll();
+			vnet_poll_config();
 			poll_next = now + poll_period;
 		}
 		if (!started && work_filled()) {
 			announce_ready();
 			started = true;
 		}
+		vblk_step(now);
+		vnet_step(now);
 		work_step(0, now);
 	}
 }
@@ -169,6 +179,8 @@ void user_main(u64 unused)
 	stamp.calibrated = rdtsc();
 	smp_boot();
 	stamp.smp = rdtsc();
+	vblk_init();
+	vnet_init();
 	work_set_rates((u32)cfg.rate, (u32)cfg.verify);
 	pages = work_layout(cfg.fill_mib, smp_ncpus);
 	print("PGR-TESTGUEST %u cpus=%u mem=%lu fill=%lu rate=%lu verify=%lu cmdline=\"%s\"\n",

@@ -8,6 +8,11 @@
  * is not yet linked (so no shadow-paging hypervisor write-protects it), and
  * only then entered into the PDPT: a non-present -> present change, which
  * needs no TLB invalidation. Nothing is ever unmapped.
+ *
+ * Device BARs (virtio.c) get uncached 2 MiB pages. Below 4 GiB that
+ * rewrites entry.S's cached entry for the same frame, which nothing has
+ * touched yet (an MMIO hole), so no stale translation can exist; elsewhere
+ * missing tables come from mmio_tables.
  */
 #include "paging.h"
 #include "boot.h"
@@ -15,11 +20,17 @@
 
 #define PTE_TABLE	0x7	/* present, writable, user */
 #define PTE_LARGE	0x87	/* ... and a 2 MiB page */
+#define PTE_UNCACHED	0x18	/* PCD | PWT */
+#define PTE_PRESENT	0x1
+#define PTE_ADDR	0x000ffffffffff000UL
+#define MMIO_TABLES	8
 #define LARGE_PAGE	(2 * MIB)
 #define HIGH_GIBS	((MAX_RAM - LOW_4G) / GIB)
 
-extern u64 pdpt[512];		/* entry.S */
+extern u64 pml4[512], pdpt[512];	/* entry.S */
 static u64 pd_high[HIGH_GIBS][512] __aligned(4096);
+static u64 mmio_tables[MMIO_TABLES][512] __aligned(4096);
+static u32 mmio_used;
 
 static u64 map_range(u64 start, u64 end, u64 *gibs)
 {
@@ -48,4 +59,30 @@ u64 paging_map_high_ram(void)
 		if (gibs & 1UL << g)
 			WRITE_ONCE(pdpt[LOW_4G / GIB + g], (u64)pd_high[g] | PTE_TABLE);
 	return n;
+}
+
+/* The table entry @idx of @table points to, made (empty) if missing. */
+static u64 *next_table(u64 *table, u32 idx)
+{
+	if (!(table[idx] & PTE_PRESENT)) {
+		if (mmio_used == MMIO_TABLES)
+			return NULL;
+		WRITE_ONCE(table[idx], (u64)mmio_tables[mmio_used++] | PTE_TABLE);
+	}
+	return (u64 *)(table[idx] & PTE_ADDR);
+}
+
+int paging_map_mmio(u64 addr, u64 size)
+{
+	u64 end = addr + size;
+
+	for (u64 a = align_down(addr, LARGE_PAGE); a < end; a += LARGE_PAGE) {
+		u64 *pdp = next_table(pml4, (a >> 39) & 511);
+		u64 *pd = pdp ? next_table(pdp, (a >> 30) & 511) : NULL;
+
+		if (!pd)
+			return -1;
+		WRITE_ONCE(pd[(a >> 21) & 511], a | PTE_LARGE | PTE_UNCACHED);
+	}
+	return 0;
 }

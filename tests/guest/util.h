@@ -48,6 +48,17 @@ static inline u64 max_u64(u64 a, u64 b)
 	return a > b ? a : b;
 }
 
+/* A bijective 64-bit mix: the seed of every test pattern (work.c, vblk.c). */
+static inline u64 mix64(u64 x)
+{
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9UL;
+	x ^= x >> 29;
+	x *= 0x94d049bb133111ebUL;
+	x ^= x >> 32;
+	return x;
+}
+
 /* Little-endian reads at any alignment, for firmware tables. The empty asm
  * hides the constant address from GCC, which takes small ones for NULL. */
 static inline u32 rd8(u64 addr)

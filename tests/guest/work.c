@@ -75,16 +75,6 @@ static u32 sweep_done;		/* CPUs done with the current sweep */
 static u64 sweep_start;
 static u64 corrupt_total;
 
-static u64 mix64(u64 x)
-{
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9UL;
-	x ^= x >> 29;
-	x *= 0x94d049bb133111ebUL;
-	x ^= x >> 32;
-	return x;
-}
-
 static u64 pattern_seed(u64 p, u32 g)
 {
 	return mix64(p << 32 | g);
