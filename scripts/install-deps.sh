@@ -16,6 +16,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev               # fuzzing (libFuzzer)
 	qemu-system-x86                        # benchmarks and cross-checks
 	python3 socat iproute2 tcpdump         # system tests, demo
+	lz4 xz-utils zstd binutils             # fetch-linux.sh: unpack a stock kernel
 	valgrind
 )
 
