@@ -47,7 +47,9 @@ int control_cont(struct vm *vm)
 
 	if (s == VM_RUNNING)
 		return 0;
-	if (s != VM_PAUSED && s != VM_PRELAUNCH)
+	/* postmigrate: a migration went past GO but the destination never
+	 * confirmed; the operator, having checked it runs nowhere, resumes. */
+	if (s != VM_PAUSED && s != VM_PRELAUNCH && s != VM_POSTMIGRATE)
 		return -EINVAL;
 	vm_set_state(vm, VM_RUNNING);
 	vm_resume_vcpus(vm);
