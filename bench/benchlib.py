@@ -26,8 +26,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VMM = os.path.join(ROOT, 'build', 'pgr-vmm')
-GUEST = os.path.join(ROOT, 'build', 'guest', 'pgr-testguest.elf')
+BUILD = os.environ.get('BENCH_BUILD') or os.path.join(ROOT, 'build')   # run.sh BENCH_REV
+VMM = os.path.join(BUILD, 'pgr-vmm')
+GUEST = os.path.join(BUILD, 'guest', 'pgr-testguest.elf')
 QEMU = shutil.which('qemu-system-x86_64') or 'qemu-system-x86_64'
 RESULTS = os.path.join(ROOT, 'bench', 'results')
 HB = re.compile(r'^H(\d+)$')
@@ -318,6 +319,7 @@ class Run:
 
 class Peregrine:
     name = 'peregrine'
+    cancel_cmd = 'migrate-cancel'
 
     def boot_argv(self, guest, serial, api, mem_mib, cpus, append):
         return [VMM, '--serial', f'unix:{serial}', '--api-socket', api,
@@ -340,6 +342,7 @@ class Peregrine:
 
 class Qemu:
     name = 'qemu'
+    cancel_cmd = 'migrate_cancel'
 
     def boot_argv(self, guest, serial, api, mem_mib, cpus, append):
         return [QEMU, '-enable-kvm', '-cpu', 'host', '-m', f'{mem_mib}M',
@@ -358,11 +361,15 @@ class Qemu:
         return f'exec:cat {path}'
 
     def prepare(self, qmp):
+        """Events on; QEMU's default 128 MiB/s bandwidth cap lifted (as
+        libvirt does for save): the benchmarks run with no cap at all."""
         qmp.cmd('qmp_capabilities')
         qmp.cmd('migrate-set-capabilities',
                 capabilities=[{'capability': 'events', 'state': True}])
+        qmp.cmd('migrate-set-parameters', **{'max-bandwidth': NO_CAP})
 
 
+NO_CAP = 10**12         # bytes/s, 1 TB/s: no cap on loopback
 MONITORS = {'peregrine': Peregrine(), 'qemu': Qemu()}
 
 
@@ -577,11 +584,17 @@ def sha256(path):
     return h.hexdigest()
 
 
-def snapshot_guest(run):
-    """Copy the guest binary so that a rebuild during the run cannot change it."""
-    dst = run.path('pgr-testguest.elf')
-    shutil.copyfile(GUEST, dst)
-    return dst
+def snapshot_binaries(run):
+    """Copy pgr-vmm and the guest, so that a rebuild during the run (others
+    work in the same tree) cannot change what is measured halfway. Returns
+    the guest's copy; pgr-vmm's copy replaces VMM for this process."""
+    global VMM
+    vmm = run.path('pgr-vmm')
+    shutil.copy2(VMM, vmm)
+    VMM = vmm
+    guest = run.path('pgr-testguest.elf')
+    shutil.copyfile(GUEST, guest)
+    return guest
 
 
 def environment(guest_copy):
@@ -595,7 +608,8 @@ def environment(guest_copy):
         'date': time.strftime('%Y-%m-%d %H:%M:%S %z'),
         'host': platform.node(), 'kernel': platform.release(),
         'cpus': os.cpu_count(), 'loadavg_start': os.getloadavg(),
-        'git': out(['git', 'describe', '--always', '--dirty']),
+        'git': os.environ.get('BENCH_REV_DESC') or out(['git', 'describe', '--always', '--dirty']),
+        'build': BUILD,
         'qemu': out([QEMU, '--version']).splitlines()[0],
         'pgr_vmm_sha256': sha256(VMM), 'guest_sha256': sha256(guest_copy),
     }

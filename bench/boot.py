@@ -186,7 +186,7 @@ def main():
     sizes = [int(s) for s in a.sizes.split(',')]
     monitors = a.monitors.split(',')
     keep = bl.Run('boot-guest')
-    guest = bl.snapshot_guest(keep)
+    guest = bl.snapshot_binaries(keep)
     doc = {'environment': bl.environment(guest), 'runs': []}
     plan = []
     for size in sizes:
