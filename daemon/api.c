@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * api: the management socket — listening, client line buffers, dispatch
+ * through the command table, answers by call (see api.h). Requests of one
+ * client are dispatched in order; answers go out as they come.
+ */
+#include "daemon/api.h"
+
+#define LOG_SUBSYS "api"
+#include "lib/log.h"
+#include "lib/vmconfig.h"
+#include "daemon/evloop.h"
+#include "daemon/pgrd.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define API_MAX_CLIENTS 64
+#define API_MAX_LINE    (4 << 20)
+#define API_MAX_OUT     (16 << 20)
+
+struct client {
+	struct api *api;
+	uint64_t id;
+	int fd;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len;
+	struct client *next;
+};
+
+struct api {
+	struct pgrd *pgrd;
+	int listen_fd;
+	char *path;
+	struct client *clients;
+	int nclients;
+	uint64_t next_client_id;
+};
+
+struct api_call {
+	struct api *api;
+	uint64_t client;
+	json_t *id;            /* the request's "id", or NULL */
+};
+
+static struct client *find_client(struct api *a, uint64_t id)
+{
+	for (struct client *c = a->clients; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Unlink @c; close its fd unless @keep_fd. */
+static void client_remove(struct client *c, bool keep_fd)
+{
+	struct api *a = c->api;
+
+	for (struct client **p = &a->clients; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	a->nclients--;
+	evloop_del(a->pgrd->loop, c->fd);
+	if (!keep_fd)
+		close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void client_flush(struct client *c)
+{
+	while (c->out_len) {
+		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			client_remove(c, false);
+			return;
+		}
+		memmove(c->out, c->out + n, c->out_len - n);
+		c->out_len -= n;
+	}
+	evloop_mod(c->api->pgrd->loop, c->fd, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
+}
+
+/* Queue one JSON line (@msg stolen); may remove @c. */
+static void client_send(struct client *c, json_t *msg)
+{
+	char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	size_t n = s ? strlen(s) : 0;
+	char *nb = NULL;
+
+	json_decref(msg);
+	if (s && c->out_len + n + 1 <= API_MAX_OUT)
+		nb = realloc(c->out, c->out_len + n + 1);
+	if (!nb) {
+		pr_warn("client %llu: not reading its answers (or out of memory): disconnected",
+			(unsigned long long)c->id);
+		free(s);
+		client_remove(c, false);
+		return;
+	}
+	c->out = nb;
+	memcpy(c->out + c->out_len, s, n);
+	c->out[c->out_len + n] = '\n';
+	c->out_len += n + 1;
+	free(s);
+	client_flush(c);
+}
+
+/* ---- calls ---- */
+
+static json_t *with_id(json_t *msg, json_t *id)
+{
+	if (msg && id)
+		json_object_set(msg, "id", id);
+	return msg;
+}
+
+static void call_free(struct api_call *call)
+{
+	json_decref(call->id);
+	free(call);
+}
+
+static void call_send(struct api_call *call, json_t *msg)
+{
+	struct client *c = find_client(call->api, call->client);
+
+	msg = with_id(msg, call->id);
+	if (c)
+		client_send(c, msg);
+	else
+		json_decref(msg);
+	call_free(call);
+}
+
+void api_return(struct api_call *call, json_t *ret)
+{
+	call_send(call, json_pack("{s:o}", "return", ret ? ret : json_object()));
+}
+
+void api_fail(struct api_call *call, const char *cls, const char *fmt, ...)
+{
+	char *desc = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&desc, fmt, ap) < 0)
+		desc = NULL;
+	va_end(ap);
+	call_send(call, json_pack("{s:{s:s, s:s}}", "error", "class", cls,
+				  "desc", desc ? desc : "out of memory"));
+	free(desc);
+}
+
+void api_call_drop(struct api_call *call)
+{
+	call_free(call);
+}
+
+struct pgrd *api_call_pgrd(const struct api_call *call)
+{
+	return call->api->pgrd;
+}
+
+static int dup_bytes(const char *src, size_t len, char **dst)
+{
+	*dst = malloc(len ? len : 1);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, len);
+	return 0;
+}
+
+int api_call_hijack(struct api_call *call, int *fd, char **first, size_t *first_len,
+		    char **input, size_t *input_len)
+{
+	struct client *c = find_client(call->api, call->client);
+	json_t *reply = with_id(json_pack("{s:{}}", "return"), call->id);
+	char *line = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	size_t n = line ? strlen(line) : 0;
+	int r = -ENOMEM;
+
+	json_decref(reply);
+	if (!c)
+		r = -ENOTCONN;
+	else if (line && dup_bytes(c->out, c->out_len + n + 1, first) == 0) {
+		memcpy(*first + c->out_len, line, n);
+		(*first)[c->out_len + n] = '\n';
+		*first_len = c->out_len + n + 1;
+		r = dup_bytes(c->in, c->in_len, input);
+		if (r < 0)
+			free(*first);
+	}
+	free(line);
+	if (r < 0) {
+		call_free(call);
+		return r;
+	}
+	*input_len = c->in_len;
+	*fd = c->fd;
+	client_remove(c, true);
+	call_free(call);
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const struct api_command *find_command(const char *name)
+{
+	for (const struct api_command *c = api_commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static void dispatch(struct client *c, const char *line, size_t len)
+{
+	struct api_call *call = calloc(1, sizeof(*call));
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL), *args;
+	const struct api_command *cmd = NULL;
+	const char *name;
+
+	if (!call) {
+		json_decref(req);
+		return;
+	}
+	*call = (struct api_call){ .api = c->api, .client = c->id };
+	call->id = json_incref(json_object_get(req, "id"));
+	name = json_string_value(json_object_get(req, "execute"));
+	args = json_object_get(req, "arguments");
+	if (!json_is_object(req))
+		api_fail(call, API_ERR_GENERIC, "request is not a JSON object");
+	else if (!name)
+		api_fail(call, API_ERR_GENERIC, "missing 'execute'");
+	else if (args && !json_is_object(args))
+		api_fail(call, API_ERR_GENERIC, "'arguments' must be an object");
+	else if (!(cmd = find_command(name)))
+		api_fail(call, API_ERR_NOT_FOUND, "the command %s has not been found", name);
+	else if (args)
+		cmd->fn(call, args);
+	else {
+		args = json_object();
+		cmd->fn(call, args);
+		json_decref(args);
+	}
+	json_decref(req);
+}
+
+/* Each complete line, until none is left or the client is gone. */
+static void client_lines(struct api *a, uint64_t id)
+{
+	struct client *c;
+	char *nl;
+
+	while ((c = find_client(a, id)) && (nl = memchr(c->in, '\n', c->in_len))) {
+		size_t len = nl - c->in;
+		char *line = malloc(len + 1);
+
+		if (!line) {
+			client_remove(c, false);
+			return;
+		}
+		memcpy(line, c->in, len);
+		memmove(c->in, nl + 1, c->in_len - len - 1);
+		c->in_len -= len + 1;
+		if (len)
+			dispatch(c, line, len);
+		free(line);
+	}
+}
+
+static int grow_in(struct client *c)
+{
+	size_t cap = c->in_cap ? c->in_cap * 2 : 65536;
+	char *p;
+
+	if (c->in_len < c->in_cap)
+		return 0;
+	if (c->in_cap >= API_MAX_LINE || !(p = realloc(c->in, cap)))
+		return -ENOBUFS;
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
+static void client_ready(void *opaque, uint32_t events)
+{
+	struct client *c = opaque;
+	struct api *a = c->api;
+	uint64_t id = c->id;
+	ssize_t n;
+
+	if (events & EPOLLOUT) {
+		client_flush(c);
+		if (!(c = find_client(a, id)))
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	if (grow_in(c) < 0) {
+		client_send(c, json_pack("{s:{s:s, s:s}}", "error", "class", API_ERR_GENERIC,
+					 "desc", "request line too long"));
+		if ((c = find_client(a, id)))
+			client_remove(c, false);
+		return;
+	}
+	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_remove(c, false);
+		return;
+	}
+	c->in_len += n;
+	client_lines(a, id);
+}
+
+static json_t *greeting(struct api *a)
+{
+	char uuid[37];
+
+	format_uuid(a->pgrd->host_uuid, uuid);
+	return json_pack("{s:{s:s, s:s}}", "pgrd", "version", PGR_VERSION, "host-uuid", uuid);
+}
+
+static void accept_ready(void *opaque, uint32_t events)
+{
+	struct api *a = opaque;
+	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct client *c;
+
+	if (fd < 0)
+		return;
+	if (a->nclients >= API_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
+		pr_warn("too many clients: connection refused");
+		close(fd);
+		return;
+	}
+	*c = (struct client){ .api = a, .id = ++a->next_client_id, .fd = fd, .next = a->clients };
+	if (evloop_add(a->pgrd->loop, fd, EPOLLIN, client_ready, c) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	a->clients = c;
+	a->nclients++;
+	client_send(c, greeting(a));
+}
+
+/* ---- the listening socket ---- */
+
+static int make_parent(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			r = -errno;
+	}
+	free(dir);
+	return r;
+}
+
+/* A socket left by a pgrd that died is replaced; a live one is not. */
+static int claim(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+		r = -EADDRINUSE;
+	if (fd >= 0)
+		close(fd);
+	if (!r && unlink(path) < 0)
+		r = -errno;
+	return r;
+}
+
+static int listen_on(const char *path, char **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return asprintf(err, "socket %s: path too long", path), -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	r = make_parent(path);
+	if (!r)
+		r = claim(path, &sa);
+	if (r < 0)
+		return asprintf(err, "socket %s: %s", path, r == -EADDRINUSE ?
+				"another pgrd is listening there" : strerror(-r)), r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return asprintf(err, "socket %s: %s", path, strerror(-r)), r;
+	}
+	return fd;
+}
+
+struct api *api_new(struct pgrd *p, const char *path, char **err)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->path = strdup(path))) {
+		free(a);
+		return asprintf(err, "out of memory"), NULL;
+	}
+	a->pgrd = p;
+	a->listen_fd = listen_on(path, err);
+	if (a->listen_fd < 0) {
+		free(a->path);
+		free(a);
+		return NULL;
+	}
+	if (evloop_add(p->loop, a->listen_fd, EPOLLIN, accept_ready, a) < 0) {
+		asprintf(err, "out of memory");
+		api_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void api_free(struct api *a)
+{
+	if (!a)
+		return;
+	while (a->clients)
+		client_remove(a->clients, false);
+	if (a->listen_fd >= 0) {
+		evloop_del(a->pgrd->loop, a->listen_fd);
+		close(a->listen_fd);
+		unlink(a->path);
+	}
+	free(a->path);
+	free(a);
+}
