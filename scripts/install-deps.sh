@@ -15,7 +15,7 @@ PACKAGES=(
 	libnbd-dev libgnutls28-dev             # NBD block backend, TLS
 	clang libclang-rt-14-dev               # fuzzing (libFuzzer)
 	qemu-system-x86                        # benchmarks and cross-checks
-	python3 socat iproute2 tcpdump         # system tests, demo
+	python3 socat iproute2 tcpdump procps  # system tests (pgrep, ps), demo
 	lz4 xz-utils zstd binutils             # fetch-linux.sh: unpack a stock kernel
 	valgrind
 )
