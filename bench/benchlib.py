@@ -10,6 +10,8 @@
 # It deliberately knows nothing about what a benchmark measures: boot.py and
 # migrate.py (its neighbours in bench/) drive the monitors; run.sh runs them.
 # It is not a test helper: nothing here runs from `make check`.
+import atexit
+import ctypes
 import hashlib
 import json
 import os
@@ -279,6 +281,26 @@ def migration_event(status_set):
 
 # ---- monitors --------------------------------------------------------------
 
+_LIVE = []                      # every process spawned, for the exit handler
+
+
+def _kill_leftovers():
+    for p in _LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_kill_leftovers)
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child: SIGKILL when the benchmark dies, however it dies."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 class Run:
     """A work directory and the processes started in it."""
 
@@ -294,8 +316,9 @@ class Run:
         out = open(self.path(logname), 'wb')
         t = now()
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         out.close()
+        _LIVE.append(p)
         p.t_spawn = t
         p.argv = argv
         self.procs.append(p)
@@ -489,6 +512,15 @@ class CpuSampler:
         for name in self.pids:
             out.setdefault(name, []).sort(key=lambda x: -x[1])
         return out
+
+
+def user_sys(pid):
+    """(user, system) CPU seconds of a whole process so far."""
+    with open(f'/proc/{pid}/stat') as f:
+        stat = f.read()
+    fields = stat[stat.rindex(')') + 2:].split()
+    tick = os.sysconf('SC_CLK_TCK')
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def thread_share(sample, name, tid, column=1):
