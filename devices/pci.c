@@ -180,7 +180,7 @@ static json_t *pci_save(void *dev)
 		json_object_set_new(slots, key, dev_bytes_json(p->slots[i]->cfg, PCI_CFG_SIZE));
 	}
 	pthread_mutex_unlock(&p->lock);
-	return json_pack("{s:i, s:o}", "addr", p->addr, "slots", slots);
+	return json_pack("{s:I, s:o}", "addr", (json_int_t)p->addr, "slots", slots);
 }
 
 static int pci_load(void *dev, const json_t *st, char **err)

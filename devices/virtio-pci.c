@@ -457,9 +457,9 @@ static json_t *vp_save(void *opaque)
 	pthread_mutex_lock(&vp->lock);
 	for (int q = 0; q < vp->ops->nqueues; q++)
 		json_array_append_new(queues, vq_save(&vp->vqs[q]));
-	j = json_pack("{s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:I, s:o, s:o}",
+	j = json_pack("{s:i, s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:o, s:I, s:o, s:o}",
 		"status", vp->status, "features", (json_int_t)vp->guest_features,
-		"dfselect", vp->dfselect, "gfselect", vp->gfselect,
+		"dfselect", (json_int_t)vp->dfselect, "gfselect", (json_int_t)vp->gfselect,
 		"msix_config", vp->msix_config, "queue_select", vp->queue_select,
 		"config_gen", vp->config_gen, "isr", vp->isr,
 		"msix", dev_bytes_json((uint8_t *)vp->msix, sizeof(vp->msix)),
