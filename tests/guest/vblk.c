@@ -427,7 +427,8 @@ static void start_pass(enum phase p)
 
 static void print_verify_pass(void)
 {
-	print("BV%u blocks=%lu errors=%lu\n", ++nverify_passes, pass_blocks, pass_errors);
+	print("BV%u blocks=%lu errors=%lu ms=%lu\n", ++nverify_passes, pass_blocks, pass_errors,
+	      tsc_to_ms(rdtsc() - pass_start));
 }
 
 /* Up to @max sequential requests of a pass (write or read). */
