@@ -204,7 +204,7 @@ migrate_ok() {
 
 	migrate "$src" "$uri"
 	wait_final "$src" completed "$limit"
-	expect_exit "$src" 0 10
+	expect_exit "$src" 0 20
 	status=$(qmp "$T/$dst.sock" '{"execute":"query-status"}' return.status)
 	[ "$status" = running ] || fail "$dst is $status after the migration, expected running"
 }

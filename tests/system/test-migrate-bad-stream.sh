@@ -75,7 +75,7 @@ refused() {
 	local name=$1 file=$2 re=$3 msg
 
 	replay "$name" "$file"
-	vmm_wait "$name" 10
+	vmm_wait "$name" 20
 	msg=$(grep -a '^pgr-vmm: ' "$T/$name.err" | head -n 1) || true
 	if [ "$VMM_STATUS" -ne 1 ]; then
 		problem "$name: the destination exited $VMM_STATUS, expected 1"

@@ -66,7 +66,7 @@ sweeps=$(grep -ac '^V[0-9]* ' "$T/src.log")
 hb_grows "$T/src.log" 300 10
 wait_for_log "$T/src.log" '^V[0-9]+ ' 20 $((sweeps + 2))
 guest_intact "$T/src.log"
-vmm_wait dst1 10
+vmm_wait dst1 20
 [ "$VMM_STATUS" -ne 0 ] || fail "the destination of the cancelled migration exited 0"
 no_guest "$T/dst1.log"
 log "source runs on (H$(hb_whole "$T/src.log"), $SWEEPS sweeps, corrupt=0);" \

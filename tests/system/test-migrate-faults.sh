@@ -66,7 +66,7 @@ survived() {
 	hb_grows "$T/$src.log" 300 10
 	wait_for_log "$T/$src.log" '^V[0-9]+ ' 20 $((sweeps + 2))
 	guest_intact "${CHAIN[@]}"
-	vmm_wait "$bad" 10
+	vmm_wait "$bad" 20
 	[ "$VMM_STATUS" -ne 0 ] || fail "case $case: the destination exited 0"
 	no_guest "$T/$bad.log"
 	log "$case: source: $MIG_SUMMARY: $MIG_ERROR"

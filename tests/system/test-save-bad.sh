@@ -36,7 +36,7 @@ problem() {
 refused() {
 	local name=$1 re=$2 rc=0 msg
 
-	timeout -k 2 8 "$VMM" --incoming "file:$T/$name.save" --serial "file:$T/$name.log" \
+	timeout -k 2 15 "$VMM" --incoming "file:$T/$name.save" --serial "file:$T/$name.log" \
 		--api-socket "$T/$name.sock" >"$T/$name.out" 2>"$T/$name.err" || rc=$?
 	msg=$(grep -a '^pgr-vmm: ' "$T/$name.err" | head -n 1) || true
 	if [ "$rc" -ne 1 ]; then
