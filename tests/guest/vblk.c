@@ -399,7 +399,8 @@ static void reap(u64 now)
 static void pace_refill(u64 now)
 {
 	u64 ticks = min_u64(now - last_tsc, tsc_khz * CATCHUP_MS);
-	u64 cap = max_u64(opt.rate_kib * 1024 * CATCHUP_MS / 1000, REQ_BLOCKS * BLOCK);
+	u64 cap = max_u64(opt.rate_kib * 1024 * CATCHUP_MS / 1000,
+			  (REQ_BLOCKS + MIX_WRITE_MAX) * BLOCK);
 
 	last_tsc = now;
 	credit = min_u64(credit + ticks * opt.rate_kib * 1024 / (tsc_khz * 1000), cap);
@@ -499,26 +500,29 @@ static u32 mix_write(void)
 	return 1;
 }
 
+/* Reads and writes take turns, so neither starves the other of credit. */
 static u32 step_mix(void)
 {
 	u32 posted = 0;
 
-	for (u32 tries = 0; tries < 2 * NREQ && free_req(); tries++) {
+	while (free_req()) {
 		u32 p;
 
-		write_turn = !write_turn;
 		if (write_turn) {
 			p = mix_write();
 		} else if (pos < nblocks) {
 			p = post_sequential(T_IN, 1);
 		} else {
-			p = 0;
+			p = 1;		/* the pass is posted: let the writes on */
 			if (!reads_inflight) {
 				print_verify_pass();
 				start_pass(PH_MIX);
 			}
 		}
+		if (!p)
+			break;
 		posted += p;
+		write_turn = !write_turn;
 	}
 	return posted;
 }
