@@ -1,0 +1,256 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test-pgr-lifecycle: a domain's life through pgr and pgrd, on one host.
+#   define, list --all, dominfo, dumpxml (define(dumpxml(x)) == x, byte for
+#   byte), start, domstate --reason, console (typed input reaches the guest),
+#   suspend (heartbeats stop) and resume (they go on), shutdown (the power
+#   button: the test guest ignores it, as it does not watch it) then the
+#   guest's own poweroff (shut off, reason shutdown), start/destroy, create
+#   (a transient domain, gone when destroyed), undefine while running (it
+#   runs on as transient), sysinfo/nodeinfo (the host UUID), and the errors:
+#   bad XML, unknown domains, wrong states, conflicting definitions, bad
+#   arguments, remote URIs and migrate (not yet), no pgrd to talk to.
+# Save/restore: test-pgr-save-restore.sh; pgrd restarts and monitor deaths:
+# test-pgrd-restart.sh.
+set -euo pipefail
+. "$(dirname "$0")/functions.sh"
+requires_kvm
+
+# ---- pgrd for this test (the same lines in each test-pgr*-.sh) -------------
+PGRD=$BUILD/pgrd
+PGR=$BUILD/pgr
+STATE=$T/state
+export PGR_SOCKET=$T/pgrd.sock
+PGRD_PID=
+[ -x "$PGRD" ] && [ -x "$PGR" ] || fail "$PGRD or $PGR missing: run make"
+
+# pgrd_start: a pgrd on $STATE and $PGR_SOCKET (PGR_VMM picks another monitor).
+pgrd_start() {
+	local i
+
+	[ -z "${PGR_VMM:-}" ] || echo "vmm_path = \"$PGR_VMM\"" >"$T/pgrd.conf"
+	"$PGRD" --foreground --state-dir "$STATE" --socket "$PGR_SOCKET" \
+		${PGR_VMM:+--config "$T/pgrd.conf"} </dev/null >>"$T/pgrd.out" 2>>"$T/pgrd.err" &
+	PGRD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		"$PGR" list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "pgrd did not answer on $PGR_SOCKET: $(tail -n 3 "$T/pgrd.err")"
+}
+
+# monitor_pid NAME: the pid of NAME's pgr-vmm, from its runtime record.
+monitor_pid() {
+	"$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' \
+		"$STATE/run/$1.json"
+}
+
+# The monitors run in their own sessions, out of functions.sh's reach.
+pgrd_cleanup() {
+	local f pid
+
+	for f in "$STATE"/run/*.json; do
+		[ -e "$f" ] || continue
+		pid=$(monitor_pid "$(basename "$f" .json)") || continue
+		kill -9 -- "-$pid" "$pid" 2>/dev/null || true
+	done
+	if [ -n "$PGRD_PID" ]; then
+		kill -9 "$PGRD_PID" 2>/dev/null || true
+		wait "$PGRD_PID" 2>/dev/null || true
+	fi
+	if [ "$1" -ne 0 ] && [ "$1" -ne 77 ]; then
+		for f in "$T/pgrd.err" "$STATE"/log/*.log; do
+			[ -s "$f" ] && { echo "--- ${f#"$T"/}:"; tail -n 12 "$f"; }
+		done >&2
+	fi
+	return 0
+}
+trap 'rc=$?; pgrd_cleanup $rc; (exit $rc); cleanup' EXIT
+
+# guest_xml NAME [CMDLINE] [MIB] [CPUS]: the test guest as domain XML.
+guest_xml() {
+	cat <<-XML
+	<domain type='kvm'>
+	  <name>$1</name>
+	  <memory unit='MiB'>${3:-128}</memory>
+	  <vcpu>${4:-1}</vcpu>
+	  <os>
+	    <type arch='x86_64'>hvm</type>
+	    <kernel>$GUEST</kernel>
+	    <cmdline>${2:-fill=64}</cmdline>
+	  </os>
+	</domain>
+	XML
+}
+
+# state_is NAME "STATE (REASON)" TIMEOUT: wait for domstate --reason to say so.
+state_is() {
+	local deadline got
+
+	now_ms
+	deadline=$((REPLY + $3 * 1000))
+	while got=$("$PGR" domstate "$1" --reason 2>&1 | head -n 1) && [ "$got" != "$2" ]; do
+		now_ms
+		[ "$REPLY" -lt "$deadline" ] || fail "$1 is '$got' after $3 s, expected '$2'"
+		sleep 0.05
+	done
+	[ "$got" = "$2" ] || fail "$1: domstate: $got"
+}
+
+# expect_error REGEX CMD...: CMD fails with status 1 and one "error: " line matching REGEX.
+expect_error() {
+	local re=$1 out rc=0
+	shift
+
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -eq 1 ] || fail "$* exited $rc, expected 1 ($out)"
+	grep -qE -- "^error: $re" <<<"$out" || fail "$*: expected /error: $re/, got: $out"
+}
+# ---------------------------------------------------------------------------
+
+CONSOLE=$STATE/log/lc.console
+
+pgrd_start
+"$PGR" list --all >"$T/list0"
+[ "$(grep -c . "$T/list0")" -eq 2 ] || fail "a new pgrd lists domains: $(cat "$T/list0")"
+
+# define, list, dominfo, dumpxml round trip
+guest_xml lc >"$T/lc.xml"
+out=$("$PGR" define "$T/lc.xml")
+[ "$out" = "Domain lc defined from $T/lc.xml" ] || fail "define said: $out"
+"$PGR" list --all | grep -qE '^ -  +lc +shut off$' || fail "list --all: $("$PGR" list --all)"
+"$PGR" list | grep -q lc && fail "list without --all shows a shut-off domain"
+"$PGR" dominfo lc >"$T/info"
+grep -qE '^Persistent: +yes$' "$T/info" && grep -qE '^State: +shut off$' "$T/info" &&
+	grep -qE '^Max memory: +131072 KiB$' "$T/info" || fail "dominfo: $(cat "$T/info")"
+"$PGR" dumpxml lc >"$T/dump1.xml"
+"$PGR" define "$T/dump1.xml" >/dev/null
+"$PGR" dumpxml lc >"$T/dump2.xml"
+cmp -s "$T/dump1.xml" "$T/dump2.xml" || fail "define(dumpxml(x)) differs: $(diff "$T/dump1.xml" "$T/dump2.xml")"
+cmp -s "$T/dump1.xml" "$STATE/domains/lc.xml" || fail "dumpxml is not the stored definition"
+uuid=$("$PGR" domuuid lc)
+log "defined; dumpxml round trip identical (uuid $uuid)"
+
+# start, state, console
+out=$("$PGR" start lc)
+[ "$out" = "Domain lc started" ] || fail "start said: $out"
+state_is lc "running (booted)" 5
+"$PGR" list | grep -qE '^ 1 +lc +running$' || fail "list: $("$PGR" list)"
+[ "$("$PGR" domid lc)" = 1 ] && [ "$("$PGR" domname 1)" = lc ] &&
+	[ "$("$PGR" domname "$uuid")" = lc ] || fail "domid/domname disagree"
+wait_for_log "$CONSOLE" '^READY$' 20
+"$PGR" dominfo 1 | grep -qE '^CPU time: +[0-9.]+s$' || fail "dominfo of a running domain: no CPU time"
+expect_error "failed to start domain 'lc': domain is already running" "$PGR" start lc
+printf 'echo hello-from-pgr\n' | "$PGR" console lc >"$T/console.out"
+head -n 2 "$T/console.out" | tr '\n' '|' | grep -qx 'Connected to domain lc|Escape character is ^]|' ||
+	fail "console banner: $(head -n 2 "$T/console.out")"
+wait_for_log "$CONSOLE" '^ECHO hello-from-pgr$' 5
+log "started; console input reached the guest"
+
+# suspend, resume
+out=$("$PGR" suspend lc)
+[ "$out" = "Domain lc suspended" ] || fail "suspend said: $out"
+state_is lc "paused (user)" 2
+sleep 0.3
+h1=$(hb_last "$CONSOLE")
+sleep 0.5
+h2=$(hb_last "$CONSOLE")
+[ "$h1" = "$h2" ] || fail "heartbeats went on while suspended: H$h1 -> H$h2"
+expect_error "failed to resume domain 'nope'|failed to get domain 'nope'" "$PGR" resume nope
+"$PGR" resume lc >/dev/null
+state_is lc "running (unpaused)" 2
+wait_for_log "$CONSOLE" "^H$((h2 + 200))\$" 5
+expect_error "failed to resume domain 'lc': domain is already running" "$PGR" resume lc
+log "suspended at H$h2 (no heartbeat for 0.5 s), resumed"
+
+# the power button, then the guest's own power-off
+out=$("$PGR" shutdown lc)
+[ "$out" = "Domain lc is being shutdown" ] || fail "shutdown said: $out"
+sleep 0.5
+state_is lc "running (unpaused)" 1          # the test guest ignores the button
+printf 'poweroff\n' | "$PGR" console lc >/dev/null
+state_is lc "shut off (shutdown)" 10
+[ ! -e "$STATE/run/lc.json" ] || fail "runtime record left after power-off"
+grep -q 'shutting down, reason=shutdown' "$STATE/log/lc.log" || fail "no stop line in lc.log"
+log "power button ignored by the guest; its poweroff: shut off (shutdown)"
+
+# start again, destroy
+"$PGR" start lc >/dev/null
+state_is lc "running (booted)" 5
+[ "$("$PGR" domid lc)" = 2 ] || fail "second start: id $("$PGR" domid lc), expected 2"
+pid=$(monitor_pid lc)
+out=$("$PGR" destroy lc)
+[ "$out" = "Domain lc destroyed" ] || fail "destroy said: $out"
+state_is lc "shut off (destroyed)" 1
+kill -0 "$pid" 2>/dev/null && fail "monitor $pid still there after destroy"
+expect_error "failed to destroy domain 'lc': domain is not running" "$PGR" destroy lc
+expect_error "failed to suspend domain 'lc': domain is not running" "$PGR" suspend lc
+log "destroyed (monitor $pid gone)"
+
+# a transient domain
+guest_xml tr >"$T/tr.xml"
+out=$("$PGR" create "$T/tr.xml")
+[ "$out" = "Domain tr created from $T/tr.xml" ] || fail "create said: $out"
+state_is tr "running (booted)" 5
+"$PGR" dominfo tr | grep -qE '^Persistent: +no$' || fail "a created domain is persistent"
+expect_error "failed to undefine domain 'tr': cannot undefine transient" "$PGR" undefine tr
+"$PGR" destroy tr >/dev/null
+"$PGR" list --all | grep -q ' tr ' && fail "a destroyed transient domain is still listed"
+expect_error "failed to get domain 'tr'" "$PGR" dominfo tr
+log "transient domain: created, destroyed, forgotten"
+
+# undefine while running: it runs on as transient, and goes when it stops
+"$PGR" start lc >/dev/null
+state_is lc "running (booted)" 5
+out=$("$PGR" undefine lc)
+[ "$out" = "Domain lc has been undefined" ] || fail "undefine said: $out"
+[ ! -e "$STATE/domains/lc.xml" ] || fail "undefine left the definition file"
+"$PGR" dominfo lc | grep -qE '^Persistent: +no$' || fail "undefined domain still persistent"
+"$PGR" destroy lc >/dev/null
+expect_error "failed to get domain 'lc'" "$PGR" domstate lc
+log "undefined while running: transient until destroyed"
+
+# host
+host_uuid=$(cat "$STATE/host-uuid")
+"$PGR" sysinfo | grep -qF "<entry name='uuid'>$host_uuid</entry>" || fail "sysinfo: $("$PGR" sysinfo)"
+"$PGR" nodeinfo | grep -qE "^CPU\(s\): +$(nproc)$" || fail "nodeinfo: $("$PGR" nodeinfo)"
+
+# errors
+printf '<domain type="kvm"><name>bad</name>' >"$T/bad.xml"
+expect_error "failed to define domain from $T/bad.xml: .*line" "$PGR" define "$T/bad.xml"
+guest_xml bad >"$T/bad2.xml"
+sed -i 's|<os>|<os><loader>/x.fd</loader>|' "$T/bad2.xml"
+expect_error "failed to define domain from $T/bad2.xml: .*loader" "$PGR" define "$T/bad2.xml"
+sed 's|<kernel>.*</kernel>|<kernel>relative/guest.elf</kernel>|' "$T/lc.xml" >"$T/rel.xml"
+expect_error "failed to define domain from .*must be absolute" "$PGR" define "$T/rel.xml"
+expect_error "failed to read '$T/none.xml'" "$PGR" define "$T/none.xml"
+guest_xml c1 >"$T/c1.xml"
+"$PGR" define "$T/c1.xml" >/dev/null
+sed 's|<name>c1</name>|<name>c2</name>|; s|<name>|<uuid>'"$("$PGR" domuuid c1)"'</uuid><name>|' \
+	"$T/c1.xml" >"$T/c2.xml"
+expect_error "failed to define domain from .*domain 'c1' already exists with uuid" "$PGR" define "$T/c2.xml"
+expect_error "failed to get domain 'nope'" "$PGR" start nope
+expect_error "failed to get domain '42'" "$PGR" dominfo 42
+"$PGR" dumpxml c1 | sed 's|<kernel>.*</kernel>|<kernel>/nonexistent/guest.elf</kernel>|' >"$T/c1b.xml"
+"$PGR" define "$T/c1b.xml" >/dev/null
+expect_error "failed to start domain 'c1': --kernel: cannot read '/nonexistent/guest.elf'" "$PGR" start c1
+state_is c1 "shut off (failed)" 1
+expect_error "missing domain" "$PGR" start
+expect_error "unexpected argument 'y'" "$PGR" dominfo x y
+expect_error "unknown option '--bogus'" "$PGR" list --bogus
+expect_error "unknown command: 'frobnicate'" "$PGR" frobnicate
+"$PGR" start --help | grep -q '^Usage: pgr start DOMAIN' || fail "start --help"
+expect_error "pgr\+tcp://kvm2/: TCP connections are not supported yet" "$PGR" -c pgr+tcp://kvm2/ list
+expect_error "failed to migrate domain 'c1': migration is not supported yet" \
+	"$PGR" migrate --live --persistent --undefinesource --copy-storage-all --verbose \
+	--timeout 30 --bandwidth 100 --max-downtime 300 c1 pgr+ssh://kvm2/system
+PGR_SOCKET=$T/nobody.sock expect_error "failed to connect to pgrd at '$T/nobody.sock'" "$PGR" list
+"$PGR" -c "pgr+unix://$PGR_SOCKET" list --all --name | grep -qx c1 || fail "pgr+unix:// URI"
+log "errors: bad XML, relative paths, conflicts, unknown domains, bad kernel, usage, URIs"
+
+kill -TERM "$PGRD_PID"
+wait "$PGRD_PID" || fail "pgrd exited with status $? on SIGTERM"
+PGRD_PID=
+[ ! -e "$PGR_SOCKET" ] || fail "pgrd left its socket behind"
+log "pgrd stopped on SIGTERM"

@@ -1,0 +1,207 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test-pgr-save-restore: pgr save and restore of a running test guest
+# (xm save / xm restore, virsh save / restore). The guest loses nothing:
+# pgrd logs the guest's serial line across both monitors, so its log
+# shows one boot, heartbeats contiguous through the save and the restore,
+# verify sweeps after it, nothing corrupt. The save file is whole for
+# pgr-migdump; the domain is "shut off (saved)" in between and "running
+# (restored)" after. A checkpoint (--checkpoint) leaves the guest running
+# and restores to the moment it was taken; restore --paused waits for
+# resume. Bad save files and conflicts are refused with one clear line.
+set -euo pipefail
+. "$(dirname "$0")/functions.sh"
+requires_kvm
+
+# ---- pgrd for this test (the same lines in each test-pgr*-.sh) -------------
+PGRD=$BUILD/pgrd
+PGR=$BUILD/pgr
+STATE=$T/state
+export PGR_SOCKET=$T/pgrd.sock
+PGRD_PID=
+[ -x "$PGRD" ] && [ -x "$PGR" ] || fail "$PGRD or $PGR missing: run make"
+
+# pgrd_start: a pgrd on $STATE and $PGR_SOCKET (PGR_VMM picks another monitor).
+pgrd_start() {
+	local i
+
+	[ -z "${PGR_VMM:-}" ] || echo "vmm_path = \"$PGR_VMM\"" >"$T/pgrd.conf"
+	"$PGRD" --foreground --state-dir "$STATE" --socket "$PGR_SOCKET" \
+		${PGR_VMM:+--config "$T/pgrd.conf"} </dev/null >>"$T/pgrd.out" 2>>"$T/pgrd.err" &
+	PGRD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		"$PGR" list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "pgrd did not answer on $PGR_SOCKET: $(tail -n 3 "$T/pgrd.err")"
+}
+
+# monitor_pid NAME: the pid of NAME's pgr-vmm, from its runtime record.
+monitor_pid() {
+	"$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' \
+		"$STATE/run/$1.json"
+}
+
+# The monitors run in their own sessions, out of functions.sh's reach.
+pgrd_cleanup() {
+	local f pid
+
+	for f in "$STATE"/run/*.json; do
+		[ -e "$f" ] || continue
+		pid=$(monitor_pid "$(basename "$f" .json)") || continue
+		kill -9 -- "-$pid" "$pid" 2>/dev/null || true
+	done
+	if [ -n "$PGRD_PID" ]; then
+		kill -9 "$PGRD_PID" 2>/dev/null || true
+		wait "$PGRD_PID" 2>/dev/null || true
+	fi
+	if [ "$1" -ne 0 ] && [ "$1" -ne 77 ]; then
+		for f in "$T/pgrd.err" "$STATE"/log/*.log; do
+			[ -s "$f" ] && { echo "--- ${f#"$T"/}:"; tail -n 12 "$f"; }
+		done >&2
+	fi
+	return 0
+}
+trap 'rc=$?; pgrd_cleanup $rc; (exit $rc); cleanup' EXIT
+
+# guest_xml NAME [CMDLINE] [MIB] [CPUS]: the test guest as domain XML.
+guest_xml() {
+	cat <<-XML
+	<domain type='kvm'>
+	  <name>$1</name>
+	  <memory unit='MiB'>${3:-128}</memory>
+	  <vcpu>${4:-1}</vcpu>
+	  <os>
+	    <type arch='x86_64'>hvm</type>
+	    <kernel>$GUEST</kernel>
+	    <cmdline>${2:-fill=64}</cmdline>
+	  </os>
+	</domain>
+	XML
+}
+
+# state_is NAME "STATE (REASON)" TIMEOUT: wait for domstate --reason to say so.
+state_is() {
+	local deadline got
+
+	now_ms
+	deadline=$((REPLY + $3 * 1000))
+	while got=$("$PGR" domstate "$1" --reason 2>&1 | head -n 1) && [ "$got" != "$2" ]; do
+		now_ms
+		[ "$REPLY" -lt "$deadline" ] || fail "$1 is '$got' after $3 s, expected '$2'"
+		sleep 0.05
+	done
+	[ "$got" = "$2" ] || fail "$1: domstate: $got"
+}
+
+# expect_error REGEX CMD...: CMD fails with status 1 and one "error: " line matching REGEX.
+expect_error() {
+	local re=$1 out rc=0
+	shift
+
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -eq 1 ] || fail "$* exited $rc, expected 1 ($out)"
+	grep -qE -- "^error: $re" <<<"$out" || fail "$*: expected /error: $re/, got: $out"
+}
+# ---------------------------------------------------------------------------
+
+CONSOLE=$STATE/log/sr.console
+SAVE=$T/sr.save
+
+# v_count: verify sweeps in the console log so far.
+v_count() {
+	grep -ac '^V[0-9]' "$CONSOLE" || true
+}
+
+pgrd_start
+guest_xml sr "fill=64 rate=8" >"$T/sr.xml"
+"$PGR" define "$T/sr.xml" >/dev/null
+"$PGR" start sr >/dev/null
+wait_for_log "$CONSOLE" '^READY$' 20
+wait_for_log "$CONSOLE" '^V[0-9]+ ' 20 2
+
+# save: the guest stops, the file is whole
+now_ms
+t0=$REPLY
+out=$("$PGR" save sr "$SAVE")
+now_ms
+save_ms=$((REPLY - t0))
+[ "$(printf '%s' "$out" | grep -c 'Domain sr saved to')" -eq 1 ] || fail "save said: $out"
+state_is sr "shut off (saved)" 2
+[ ! -e "$STATE/run/sr.json" ] || fail "runtime record left after save"
+h_saved=$(hb_last "$CONSOLE")
+"$BUILD/pgr-migdump" "$SAVE" >"$T/migdump.out" 2>&1 && grep -q 'stream is whole and valid' "$T/migdump.out" ||
+	fail "pgr-migdump: $(tail -n 2 "$T/migdump.out")"
+log "saved at H$h_saved in $save_ms ms ($(du -k "$SAVE" | cut -f1) KiB on disk)"
+
+# restore: it goes on from there
+v_before=$(v_count)
+now_ms
+t0=$REPLY
+out=$("$PGR" restore "$SAVE")
+now_ms
+restore_ms=$((REPLY - t0))
+[ "$out" = "Domain restored from $SAVE" ] || fail "restore said: $out"
+state_is sr "running (restored)" 2
+wait_for_log "$CONSOLE" "^H$((h_saved + 500))\$" 10
+wait_for_log "$CONSOLE" '^V[0-9]+ ' 20 $((v_before + 2))
+heartbeat_check "$CONSOLE"
+[ "$BOOTS" -eq 1 ] || fail "the console log shows $BOOTS boots: the guest restarted"
+no_corrupt "$CONSOLE"
+log "restored in $restore_ms ms: H$h_saved -> H$(hb_last "$CONSOLE"), one boot," \
+	"$HEARTBEATS heartbeats contiguous, $SWEEPS sweeps, corrupt=0"
+expect_error "failed to restore domain from $SAVE: domain 'sr' is already active" "$PGR" restore "$SAVE"
+
+# checkpoint: runs on; restoring it goes back to that moment
+h_before=$(hb_last "$CONSOLE")
+out=$("$PGR" save sr "$T/ck.save" --checkpoint)
+h_after=$(hb_last "$CONSOLE")
+printf '%s' "$out" | grep -q "Domain sr saved to $T/ck.save" || fail "save --checkpoint said: $out"
+state_is sr "running (restored)" 1
+wait_for_log "$CONSOLE" "^H$((h_after + 300))\$" 10
+"$PGR" destroy sr >/dev/null
+lines=$(wc -l <"$CONSOLE")
+"$PGR" restore "$T/ck.save" >/dev/null
+state_is sr "running (restored)" 2
+wait_for_log "$CONSOLE" '^H[0-9]+$' 10 $(($(grep -ac '^H' "$CONSOLE") + 100))
+first=$(tail -n +$((lines + 1)) "$CONSOLE" | grep -a -m1 '^H[0-9]*$' | cut -c2-)
+[ "$first" -gt "$h_before" ] && [ "$first" -le "$((h_after + 1))" ] ||
+	fail "the checkpoint restored at H$first, but was taken between H$h_before and H$h_after"
+tail -n +$((lines + 1)) "$CONSOLE" >"$T/after-ck.log"
+no_corrupt "$T/after-ck.log"
+log "checkpoint between H$h_before and H$h_after: the guest ran on; restored, it went on from H$first"
+
+# restore --paused
+"$PGR" destroy sr >/dev/null
+"$PGR" restore "$SAVE" --paused >/dev/null
+state_is sr "paused (user)" 2
+h1=$(hb_last "$CONSOLE")
+sleep 0.5
+[ "$(hb_last "$CONSOLE")" = "$h1" ] || fail "restore --paused: the guest ran"
+"$PGR" resume sr >/dev/null
+state_is sr "running (unpaused)" 2
+wait_for_log "$CONSOLE" "^H$((h_saved + 300))\$" 10
+"$PGR" destroy sr >/dev/null
+log "restore --paused: nothing ran until resume"
+
+# bad files, conflicts
+head -c 100 "$SAVE" >"$T/short.save"
+expect_error "failed to restore domain from $T/short.save: .*truncated" "$PGR" restore "$T/short.save"
+head -c 4096 /dev/urandom >"$T/junk.save"
+expect_error "failed to restore domain from $T/junk.save: .*not a Peregrine save file" "$PGR" restore "$T/junk.save"
+expect_error "failed to restore domain from $T/none.save: .*No such file" "$PGR" restore "$T/none.save"
+# Damage past the definition: pgrd passes it on, the monitor refuses it.
+cp --sparse=always "$SAVE" "$T/bad.save"
+size=$(stat -c %s "$T/bad.save")
+printf 'XXXXXXXX' | dd of="$T/bad.save" bs=1 seek=$((size - 200)) conv=notrunc status=none
+expect_error "failed to restore domain from $T/bad.save: " "$PGR" restore "$T/bad.save"
+state_is sr "shut off (failed)" 1
+[ ! -e "$STATE/run/sr.json" ] || fail "a failed restore left a runtime record"
+"$PGR" undefine sr >/dev/null
+guest_xml sr >"$T/other.xml"            # the same name, another UUID
+"$PGR" define "$T/other.xml" >/dev/null
+expect_error "failed to restore domain from $SAVE: domain 'sr' already exists with uuid" "$PGR" restore "$SAVE"
+expect_error "failed to save domain 'sr': domain is not running" "$PGR" save sr "$T/x.save"
+expect_error "failed to get domain 'nope'" "$PGR" save nope "$T/x.save"
+log "bad save files and conflicts refused"

@@ -1,0 +1,230 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test-pgrd-restart: pgrd comes and goes, the domains stay.
+#   pgrd killed (-9) under a running guest, then started again: the domain
+#   is still listed running with the same id and monitor, is still
+#   controllable (suspend, resume, console), and the guest never stopped
+#   (one boot; its heartbeat numbers advanced by the time pgrd was away).
+#   SIGTERM: pgrd exits 0, removes its socket, leaves the guest running.
+#   A transient domain survives a restart too.
+#   A monitor killed -9, adopted or pgrd's own child: "shut off (crashed)",
+#   its runtime files removed. A monitor that died while pgrd was away:
+#   "shut off (unknown)" at the next start.
+#   One pgrd per state directory and per socket; without --foreground pgrd
+#   detaches and returns once it listens.
+set -euo pipefail
+. "$(dirname "$0")/functions.sh"
+requires_kvm
+
+# ---- pgrd for this test (the same lines in each test-pgr*-.sh) -------------
+PGRD=$BUILD/pgrd
+PGR=$BUILD/pgr
+STATE=$T/state
+export PGR_SOCKET=$T/pgrd.sock
+PGRD_PID=
+[ -x "$PGRD" ] && [ -x "$PGR" ] || fail "$PGRD or $PGR missing: run make"
+
+# pgrd_start: a pgrd on $STATE and $PGR_SOCKET (PGR_VMM picks another monitor).
+pgrd_start() {
+	local i
+
+	[ -z "${PGR_VMM:-}" ] || echo "vmm_path = \"$PGR_VMM\"" >"$T/pgrd.conf"
+	"$PGRD" --foreground --state-dir "$STATE" --socket "$PGR_SOCKET" \
+		${PGR_VMM:+--config "$T/pgrd.conf"} </dev/null >>"$T/pgrd.out" 2>>"$T/pgrd.err" &
+	PGRD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		"$PGR" list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "pgrd did not answer on $PGR_SOCKET: $(tail -n 3 "$T/pgrd.err")"
+}
+
+# monitor_pid NAME: the pid of NAME's pgr-vmm, from its runtime record.
+monitor_pid() {
+	"$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' \
+		"$STATE/run/$1.json"
+}
+
+# The monitors run in their own sessions, out of functions.sh's reach.
+pgrd_cleanup() {
+	local f pid
+
+	for f in "$STATE"/run/*.json; do
+		[ -e "$f" ] || continue
+		pid=$(monitor_pid "$(basename "$f" .json)") || continue
+		kill -9 -- "-$pid" "$pid" 2>/dev/null || true
+	done
+	if [ -n "$PGRD_PID" ]; then
+		kill -9 "$PGRD_PID" 2>/dev/null || true
+		wait "$PGRD_PID" 2>/dev/null || true
+	fi
+	if [ "$1" -ne 0 ] && [ "$1" -ne 77 ]; then
+		for f in "$T/pgrd.err" "$STATE"/log/*.log; do
+			[ -s "$f" ] && { echo "--- ${f#"$T"/}:"; tail -n 12 "$f"; }
+		done >&2
+	fi
+	return 0
+}
+trap 'rc=$?; pgrd_cleanup $rc; (exit $rc); cleanup' EXIT
+
+# guest_xml NAME [CMDLINE] [MIB] [CPUS]: the test guest as domain XML.
+guest_xml() {
+	cat <<-XML
+	<domain type='kvm'>
+	  <name>$1</name>
+	  <memory unit='MiB'>${3:-128}</memory>
+	  <vcpu>${4:-1}</vcpu>
+	  <os>
+	    <type arch='x86_64'>hvm</type>
+	    <kernel>$GUEST</kernel>
+	    <cmdline>${2:-fill=64}</cmdline>
+	  </os>
+	</domain>
+	XML
+}
+
+# state_is NAME "STATE (REASON)" TIMEOUT: wait for domstate --reason to say so.
+state_is() {
+	local deadline got
+
+	now_ms
+	deadline=$((REPLY + $3 * 1000))
+	while got=$("$PGR" domstate "$1" --reason 2>&1 | head -n 1) && [ "$got" != "$2" ]; do
+		now_ms
+		[ "$REPLY" -lt "$deadline" ] || fail "$1 is '$got' after $3 s, expected '$2'"
+		sleep 0.05
+	done
+	[ "$got" = "$2" ] || fail "$1: domstate: $got"
+}
+
+# expect_error REGEX CMD...: CMD fails with status 1 and one "error: " line matching REGEX.
+expect_error() {
+	local re=$1 out rc=0
+	shift
+
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -eq 1 ] || fail "$* exited $rc, expected 1 ($out)"
+	grep -qE -- "^error: $re" <<<"$out" || fail "$*: expected /error: $re/, got: $out"
+}
+# ---------------------------------------------------------------------------
+
+CONSOLE=$STATE/log/rs.console
+
+# pgrd_kill SIGNAL: stop this test's pgrd; its exit status in $PGRD_STATUS.
+pgrd_kill() {
+	kill "-$1" "$PGRD_PID"
+	PGRD_STATUS=0
+	wait "$PGRD_PID" 2>/dev/null || PGRD_STATUS=$?
+	PGRD_PID=
+}
+
+# banners: how many times the guest booted, by its console log.
+banners() {
+	grep -ac '^PGR-TESTGUEST ' "$CONSOLE" || true
+}
+
+pgrd_start
+guest_xml rs "fill=64 rate=8" >"$T/rs.xml"
+"$PGR" define "$T/rs.xml" >/dev/null
+"$PGR" start rs >/dev/null
+wait_for_log "$CONSOLE" '^READY$' 20
+pid=$(monitor_pid rs)
+id=$("$PGR" domid rs)
+
+# pgrd killed -9 and started again
+h_kill=$(hb_last "$CONSOLE")
+pgrd_kill KILL
+lines=$(wc -l <"$CONSOLE")
+kill -0 "$pid" || fail "the monitor died with pgrd"
+sleep 1                                  # the guest runs on alone
+pgrd_start
+state_is rs "running (booted)" 5
+[ "$(monitor_pid rs)" = "$pid" ] && [ "$("$PGR" domid rs)" = "$id" ] ||
+	fail "after the restart: monitor $(monitor_pid rs), id $("$PGR" domid rs); was $pid, $id"
+wait_for_log "$CONSOLE" '^H[0-9]+$' 5 $(($(grep -ac '^H' "$CONSOLE") + 100))
+first=$(tail -n +$((lines + 1)) "$CONSOLE" | grep -a -m1 '^H[0-9]*$' | cut -c2-)
+# A paused guest's next heartbeat is the next number; a running one's
+# counter advanced with the time (here a few hundred a second).
+[ "$first" -gt $((h_kill + 50)) ] ||
+	fail "heard H$h_kill before the kill and H$first after 1 s away: the guest did not run meanwhile"
+[ "$(banners)" -eq 1 ] || fail "the guest booted $(banners) times"
+log "pgrd killed at H$h_kill, back 1 s later: monitor $pid adopted, guest at H$first, one boot"
+
+# still controllable
+"$PGR" suspend rs >/dev/null
+state_is rs "paused (user)" 2
+"$PGR" resume rs >/dev/null
+state_is rs "running (unpaused)" 2
+printf 'echo after-restart\n' | "$PGR" console rs >/dev/null
+wait_for_log "$CONSOLE" '^ECHO after-restart$' 5
+no_corrupt "$CONSOLE"
+log "adopted domain suspended, resumed, typed to; memory intact ($SWEEPS sweeps)"
+
+# SIGTERM, with a transient domain too
+guest_xml tr >"$T/tr.xml"
+"$PGR" create "$T/tr.xml" >/dev/null
+state_is tr "running (booted)" 5
+pgrd_kill TERM
+[ "$PGRD_STATUS" -eq 0 ] || fail "pgrd exited with $PGRD_STATUS on SIGTERM"
+[ ! -e "$PGR_SOCKET" ] || fail "pgrd left its socket"
+kill -0 "$pid" || fail "SIGTERM to pgrd stopped the guest"
+pgrd_start
+state_is rs "running (unpaused)" 5
+state_is tr "running (booted)" 5
+"$PGR" dominfo tr | grep -qE '^Persistent: +no$' || fail "tr is not transient any more"
+"$PGR" destroy tr >/dev/null
+"$PGR" list --all | grep -q ' tr ' && fail "transient tr still listed after destroy"
+log "SIGTERM: pgrd exited 0; persistent and transient domains adopted again"
+
+# a monitor killed -9: adopted, then pgrd's own child
+kill -9 "$pid"
+state_is rs "shut off (crashed)" 20
+for f in json xml sock serial; do
+	[ ! -e "$STATE/run/rs.$f" ] || fail "run/rs.$f left after the monitor died"
+done
+grep -q 'shutting down, reason=crashed' "$STATE/log/rs.log" || fail "no crash line in rs.log"
+"$PGR" start rs >/dev/null
+state_is rs "running (booted)" 5
+kill -9 "$(monitor_pid rs)"
+state_is rs "shut off (crashed)" 20
+grep -q 'reason=crashed (killed by signal 9 (SIGKILL))' "$STATE/log/rs.log" ||
+	fail "rs.log: $(tail -n 1 "$STATE/log/rs.log")"
+log "monitor killed -9, adopted and child: shut off (crashed)"
+
+# a monitor that dies while pgrd is away
+"$PGR" start rs >/dev/null
+state_is rs "running (booted)" 5
+pid=$(monitor_pid rs)
+pgrd_kill KILL
+kill -9 "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+pgrd_start
+state_is rs "shut off (unknown)" 2
+[ ! -e "$STATE/run/rs.json" ] || fail "the dead monitor's record was kept"
+"$PGR" start rs >/dev/null
+state_is rs "running (booted)" 5
+log "monitor gone while pgrd was away: shut off (unknown), and starts again"
+
+# one pgrd per state directory and per socket
+out=$("$PGRD" --foreground --state-dir "$STATE" --socket "$T/other.sock" 2>&1) &&
+	fail "a second pgrd on the same state directory started"
+grep -q "state directory $STATE is in use by another pgrd" <<<"$out" || fail "second pgrd: $out"
+out=$("$PGRD" --foreground --state-dir "$T/state2" --socket "$PGR_SOCKET" 2>&1) &&
+	fail "a second pgrd on the same socket started"
+grep -q "another pgrd is listening there" <<<"$out" || fail "second pgrd: $out"
+
+# detached: returns once listening
+"$PGRD" --state-dir "$T/state3" --socket "$T/pgrd3.sock" || fail "pgrd (detached) failed to start"
+PGR_SOCKET=$T/pgrd3.sock "$PGR" list --all >/dev/null || fail "the detached pgrd does not answer"
+dpid=$(cat "$T/state3/pgrd.lock")
+[ -s "$T/state3/log/pgrd.log" ] || fail "the detached pgrd does not log to STATE/log/pgrd.log"
+kill -TERM "$dpid"
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$dpid" 2>/dev/null || break
+	sleep 0.05
+done
+kill -0 "$dpid" 2>/dev/null && fail "the detached pgrd ignores SIGTERM"
+log "one pgrd per state directory and socket; detached mode works"
+
+"$PGR" destroy rs >/dev/null
