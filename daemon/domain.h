@@ -58,6 +58,7 @@ struct job {
 	bool checkpoint;           /* save: keep running */
 	bool awaiting_reply;       /* a monitor command is outstanding */
 	bool save_done;            /* save: the monitor reported completion */
+	enum dom_reason resume_reason; /* save: the running reason to go back to */
 	char *file;                /* save, restore */
 	uint64_t timer;            /* destroy: escalation to SIGKILL */
 	long log_offset;           /* start, restore: where this run's log begins */

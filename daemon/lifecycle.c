@@ -286,6 +286,7 @@ static enum dom_reason running_reason(const struct domain *d)
 	switch (d->job.kind) {
 	case JOB_START: return R_BOOTED;
 	case JOB_RESTORE: return R_RESTORED;
+	case JOB_SAVE: return d->job.resume_reason;     /* a checkpoint, or a failed save */
 	default: return d->state == DOM_RUNNING ? d->reason : R_UNPAUSED;
 	}
 }
@@ -642,6 +643,7 @@ void lifecycle_save(struct domain *d, const char *file, bool checkpoint, struct 
 		return;
 	}
 	job_begin(d, JOB_SAVE, call);
+	d->job.resume_reason = d->state == DOM_RUNNING ? d->reason : R_UNPAUSED;
 	d->job.checkpoint = checkpoint;
 	d->job.file = strdup(file);
 	job_command(d, "migrate", json_pack("{s:s, s:b}", "uri", uri, "checkpoint", checkpoint),

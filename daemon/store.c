@@ -83,9 +83,10 @@ static int take_lock(struct store *s, char **err)
 		r = -errno;
 	else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-	if (r == -EBUSY && asprintf(err, "state directory %s is in use by another pgrd", s->dir) < 0)
-		*err = NULL;
-	else if (r < 0 && asprintf(err, "%s: %s", p, strerror(-r)) < 0)
+	else if (ftruncate(s->lock_fd, 0) < 0 || dprintf(s->lock_fd, "%d\n", (int)getpid()) < 0)
+		r = -errno;
+	if (r < 0 && (r == -EBUSY ? asprintf(err, "state directory %s is in use by another pgrd",
+					     s->dir) : asprintf(err, "%s: %s", p, strerror(-r))) < 0)
 		*err = NULL;
 	free(p);
 	return r;

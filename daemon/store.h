@@ -2,7 +2,7 @@
 /*
  * store: pgrd's state directory on disk.
  *
- *   STATE/pgrd.lock             flock()ed by the running pgrd: one per directory
+ *   STATE/pgrd.lock             flock()ed by the running pgrd, which writes its pid there
  *   STATE/host-uuid             this host's UUID, generated once
  *   STATE/domains/NAME.xml      persistent definitions (domain XML)
  *   STATE/run/NAME.json         a running domain: pid, sockets, id, state
