@@ -234,6 +234,7 @@ static int launch(struct domain *d, struct vm_config *c, const char *incoming,
 	if (spawn(d, incoming, &err) < 0) {
 		free_live(d);
 		d->id = -1;
+		domain_set_state(d, DOM_SHUTOFF, R_FAILED);
 		api_fail(call, API_ERR_FAILED, "%s", err ? err : "cannot start the monitor");
 		free(err);
 		if (!d->def)

@@ -28,6 +28,7 @@
 #define VMM_CONNECT_RETRY_MS   20
 #define VMM_SPAWN_CONNECT_MS   30000   /* a big guest takes a while to build */
 #define VMM_ADOPT_CONNECT_MS   3000
+#define VMM_POLL_MS            100     /* exit checks where there is no pidfd */
 
 /* ---- the command line ---- */
 
@@ -286,18 +287,36 @@ static void try_connect(void *opaque)
 
 /* ---- the process ---- */
 
-static void on_pidfd(void *opaque, uint32_t events)
+/* The process is gone (or, for a child, woken early: then not yet). */
+static void check_exit(struct vmm *v)
 {
-	struct vmm *v = opaque;
 	int status = -1;
 
-	if (v->child && waitpid(v->pid, &status, WNOHANG) == 0)
-		return;                 /* not yet: woken early */
-	evloop_del(v->loop, v->pidfd);
+	if (v->child ? waitpid(v->pid, &status, WNOHANG) == 0 : proc_starttime(v->pid) == v->starttime)
+		return;
+	if (v->pidfd >= 0)
+		evloop_del(v->loop, v->pidfd);
+	if (v->poll_timer)
+		evloop_cancel(v->loop, v->poll_timer);
+	v->poll_timer = 0;
 	if (v->connect_timer)
 		evloop_cancel(v->loop, v->connect_timer);
 	v->connect_timer = 0;
 	v->ops->exited(v->opaque, status);
+}
+
+static void on_pidfd(void *opaque, uint32_t events)
+{
+	check_exit(opaque);
+}
+
+/* Without pidfds (kernels before 5.3, valgrind): look every so often. */
+static void on_poll_timer(void *opaque)
+{
+	struct vmm *v = opaque;
+
+	v->poll_timer = evloop_timer(v->loop, VMM_POLL_MS, on_poll_timer, v);
+	check_exit(v);
 }
 
 static struct vmm *vmm_alloc(struct evloop *l, const char *name, const struct vmm_paths *p,
@@ -321,11 +340,15 @@ static struct vmm *vmm_alloc(struct evloop *l, const char *name, const struct vm
 static int vmm_watch(struct vmm *v, unsigned int connect_ms)
 {
 	v->pidfd = (int)syscall(SYS_pidfd_open, v->pid, 0);
-	if (v->pidfd < 0)
+	if (v->pidfd < 0 && errno != ENOSYS)
 		return -errno;
-	fcntl(v->pidfd, F_SETFD, FD_CLOEXEC);
-	if (evloop_add(v->loop, v->pidfd, EPOLLIN, on_pidfd, v) < 0)
+	if (v->pidfd >= 0) {
+		fcntl(v->pidfd, F_SETFD, FD_CLOEXEC);
+		if (evloop_add(v->loop, v->pidfd, EPOLLIN, on_pidfd, v) < 0)
+			return -ENOMEM;
+	} else if (!(v->poll_timer = evloop_timer(v->loop, VMM_POLL_MS, on_poll_timer, v))) {
 		return -ENOMEM;
+	}
 	v->connect_deadline = evloop_now_ms() + connect_ms;
 	v->connect_timer = evloop_timer(v->loop, 0, try_connect, v);
 	return v->connect_timer ? 0 : -ENOMEM;
@@ -443,6 +466,8 @@ void vmm_free(struct vmm *v)
 		return;
 	if (v->connect_timer)
 		evloop_cancel(v->loop, v->connect_timer);
+	if (v->poll_timer)
+		evloop_cancel(v->loop, v->poll_timer);
 	if (v->pidfd >= 0) {
 		evloop_del(v->loop, v->pidfd);
 		close(v->pidfd);

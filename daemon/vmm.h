@@ -4,7 +4,8 @@
  * session and process group, stdin /dev/null, stdout and stderr appended to
  * the domain's log), or adopting one a previous pgrd left running; knowing
  * when it exits (a pidfd, so adopted monitors are watched as well as our
- * own children, which are also reaped for their exit status); connecting to
+ * own children, which are also reaped for their exit status; where the
+ * kernel has no pidfd_open, a 100 ms check); connecting to
  * its API socket (retried until it listens) and to its serial line (the
  * console). What the commands and events mean is the owner's business
  * (lifecycle.c), told through struct vmm_ops.
@@ -46,7 +47,8 @@ struct vmm {
 	pid_t pid;
 	unsigned long long starttime;   /* /proc/PID/stat field 22: guards against pid reuse */
 	bool child;
-	int pidfd;
+	int pidfd;                      /* -1 without pidfd_open: poll_timer instead */
+	uint64_t poll_timer;
 	char *name, *api_path, *serial_path, *console_log;
 	struct monitor *mon;
 	struct console *con;
