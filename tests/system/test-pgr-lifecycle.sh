@@ -33,11 +33,12 @@ pgrd_start() {
 	"$PGRD" --foreground --state-dir "$STATE" --socket "$PGR_SOCKET" \
 		${PGR_VMM:+--config "$T/pgrd.conf"} </dev/null >>"$T/pgrd.out" 2>>"$T/pgrd.err" &
 	PGRD_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		"$PGR" list >/dev/null 2>&1 && return 0
+	for ((i = 0; i < 400; i++)); do        # 20 s: a loaded machine is slow
+		[ -S "$PGR_SOCKET" ] && "$PGR" list >/dev/null 2>&1 && return 0
+		kill -0 "$PGRD_PID" 2>/dev/null || fail "pgrd exited: $(tail -n 3 "$T/pgrd.err")"
 		sleep 0.05
 	done
-	fail "pgrd did not answer on $PGR_SOCKET: $(tail -n 3 "$T/pgrd.err")"
+	fail "pgrd did not answer on $PGR_SOCKET in 20 s: $(tail -n 3 "$T/pgrd.err")"
 }
 
 # monitor_pid NAME: the pid of NAME's pgr-vmm, from its runtime record.
@@ -145,7 +146,7 @@ expect_error "failed to start domain 'lc': domain is already running" "$PGR" sta
 printf 'echo hello-from-pgr\n' | "$PGR" console lc >"$T/console.out"
 head -n 2 "$T/console.out" | tr '\n' '|' | grep -qx 'Connected to domain lc|Escape character is ^]|' ||
 	fail "console banner: $(head -n 2 "$T/console.out")"
-wait_for_log "$CONSOLE" '^ECHO hello-from-pgr$' 5
+wait_for_log "$CONSOLE" '^ECHO hello-from-pgr$' 15
 log "started; console input reached the guest"
 
 # suspend, resume
@@ -160,7 +161,7 @@ h2=$(hb_last "$CONSOLE")
 expect_error "failed to resume domain 'nope'|failed to get domain 'nope'" "$PGR" resume nope
 "$PGR" resume lc >/dev/null
 state_is lc "running (unpaused)" 2
-wait_for_log "$CONSOLE" "^H$((h2 + 200))\$" 5
+wait_for_log "$CONSOLE" "^H$((h2 + 200))\$" 20
 expect_error "failed to resume domain 'lc': domain is already running" "$PGR" resume lc
 log "suspended at H$h2 (no heartbeat for 0.5 s), resumed"
 

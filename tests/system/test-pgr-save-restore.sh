@@ -30,11 +30,12 @@ pgrd_start() {
 	"$PGRD" --foreground --state-dir "$STATE" --socket "$PGR_SOCKET" \
 		${PGR_VMM:+--config "$T/pgrd.conf"} </dev/null >>"$T/pgrd.out" 2>>"$T/pgrd.err" &
 	PGRD_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		"$PGR" list >/dev/null 2>&1 && return 0
+	for ((i = 0; i < 400; i++)); do        # 20 s: a loaded machine is slow
+		[ -S "$PGR_SOCKET" ] && "$PGR" list >/dev/null 2>&1 && return 0
+		kill -0 "$PGRD_PID" 2>/dev/null || fail "pgrd exited: $(tail -n 3 "$T/pgrd.err")"
 		sleep 0.05
 	done
-	fail "pgrd did not answer on $PGR_SOCKET: $(tail -n 3 "$T/pgrd.err")"
+	fail "pgrd did not answer on $PGR_SOCKET in 20 s: $(tail -n 3 "$T/pgrd.err")"
 }
 
 # monitor_pid NAME: the pid of NAME's pgr-vmm, from its runtime record.
@@ -144,7 +145,7 @@ now_ms
 restore_ms=$((REPLY - t0))
 [ "$out" = "Domain restored from $SAVE" ] || fail "restore said: $out"
 state_is sr "running (restored)" 2
-wait_for_log "$CONSOLE" "^H$((h_saved + 500))\$" 10
+wait_for_log "$CONSOLE" "^H$((h_saved + 500))\$" 20
 wait_for_log "$CONSOLE" '^V[0-9]+ ' 20 $((v_before + 2))
 heartbeat_check "$CONSOLE"
 [ "$BOOTS" -eq 1 ] || fail "the console log shows $BOOTS boots: the guest restarted"
@@ -159,12 +160,12 @@ out=$("$PGR" save sr "$T/ck.save" --checkpoint)
 h_after=$(hb_last "$CONSOLE")
 printf '%s' "$out" | grep -q "Domain sr saved to $T/ck.save" || fail "save --checkpoint said: $out"
 state_is sr "running (restored)" 1
-wait_for_log "$CONSOLE" "^H$((h_after + 300))\$" 10
+wait_for_log "$CONSOLE" "^H$((h_after + 300))\$" 20
 "$PGR" destroy sr >/dev/null
 lines=$(wc -l <"$CONSOLE")
 "$PGR" restore "$T/ck.save" >/dev/null
 state_is sr "running (restored)" 2
-wait_for_log "$CONSOLE" '^H[0-9]+$' 10 $(($(grep -ac '^H' "$CONSOLE") + 100))
+wait_for_log "$CONSOLE" '^H[0-9]+$' 20 $(($(grep -ac '^H' "$CONSOLE") + 100))
 first=$(tail -n +$((lines + 1)) "$CONSOLE" | grep -a -m1 '^H[0-9]*$' | cut -c2-)
 [ "$first" -gt "$h_before" ] && [ "$first" -le "$((h_after + 1))" ] ||
 	fail "the checkpoint restored at H$first, but was taken between H$h_before and H$h_after"
@@ -181,7 +182,7 @@ sleep 0.5
 [ "$(hb_last "$CONSOLE")" = "$h1" ] || fail "restore --paused: the guest ran"
 "$PGR" resume sr >/dev/null
 state_is sr "running (unpaused)" 2
-wait_for_log "$CONSOLE" "^H$((h_saved + 300))\$" 10
+wait_for_log "$CONSOLE" '^H[0-9]+$' 20 $(($(grep -ac '^H' "$CONSOLE") + 100))
 "$PGR" destroy sr >/dev/null
 log "restore --paused: nothing ran until resume"
 
