@@ -87,7 +87,9 @@ guest_ok "$T/api.log"
 log "API: system-reset running and paused ($BOOTS boots), powerdown ignored by the guest, quit: exit 0"
 
 # ---- signals ----
-# sig_exit NAME SIGNAL MIN_MS MAX_MS: SIGNAL makes NAME exit 0 in that window.
+# sig_exit NAME SIGNAL MIN_MS MAX_MS: SIGNAL makes NAME exit 0 in that window
+# (generous at the top: on a loaded 2-core machine exiting can take seconds;
+# the 30 s shutdown timeouts below are what the fast cases must beat).
 sig_exit() {
 	local start
 
@@ -103,28 +105,28 @@ sig_exit() {
 
 start_vmm term "${ARGS[@]}" --shutdown-timeout 2
 wait_for_log "$T/term.log" '^READY$' 10
-sig_exit term TERM 1900 4000
+sig_exit term TERM 1900 7000
 grep -q 'power off' "$T/term.err" || fail "SIGTERM: the monitor did not say it pressed the power button"
 guest_ok "$T/term.log"
 
 start_vmm int "${ARGS[@]}" --shutdown-timeout 2
 wait_for_log "$T/int.log" '^READY$' 10
-sig_exit int INT 1900 4000
+sig_exit int INT 1900 7000
 
 start_vmm twice "${ARGS[@]}" --shutdown-timeout 30
 wait_for_log "$T/twice.log" '^READY$' 10
 kill -TERM "${VMM_PID[twice]}"
 sleep 0.3
-sig_exit twice TERM 0 2000
+sig_exit twice TERM 0 5000
 
 start_vmm zero "${ARGS[@]}" --shutdown-timeout 0
 wait_for_log "$T/zero.log" '^READY$' 10
-sig_exit zero TERM 0 2000
+sig_exit zero TERM 0 5000
 
 start_vmm paused "${ARGS[@]}" --shutdown-timeout 30
 wait_for_log "$T/paused.log" '^READY$' 10
 qmp "$T/paused.sock" '{"execute":"stop"}' >/dev/null
-sig_exit paused TERM 0 2000
+sig_exit paused TERM 0 5000
 
 # ---- kill -9, then a new monitor on the same paths ----
 console_vm k9
