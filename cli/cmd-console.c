@@ -93,7 +93,7 @@ static bool raw_terminal(struct termios *saved)
 	t = *saved;
 	cfmakeraw(&t);
 	t.c_oflag |= OPOST | ONLCR;
-	return tcsetattr(0, TCSAFLUSH, &t) == 0;
+	return tcsetattr(0, TCSADRAIN, &t) == 0;
 }
 
 /* A connection turned into @dom's console: its fd, or -1 with the error printed. */
@@ -145,16 +145,17 @@ int console_run(struct pgr *p, const char *dom, bool force, bool resume)
 		conn_close(cc);
 		return 1;
 	}
+	/* Raw before the banner: what is typed after it must not be flushed. */
+	raw = raw_terminal(&saved);
 	printf("Connected to domain %s\nEscape character is ^]\n", dom);
 	fflush(stdout);
 	if (resume && !(ret = pgr_call(p, "domain-resume", json_pack("{s:s}", "domain", dom), &e)))
 		domain_error("resume", dom, &e);
 	else if (resume)
 		json_decref(ret);
-	raw = raw_terminal(&saved);
 	relay(fd);
 	if (raw) {
-		tcsetattr(0, TCSAFLUSH, &saved);
+		tcsetattr(0, TCSADRAIN, &saved);
 		putchar('\n');
 	}
 	conn_close(cc);

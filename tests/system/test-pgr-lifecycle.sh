@@ -147,7 +147,30 @@ printf 'echo hello-from-pgr\n' | "$PGR" console lc >"$T/console.out"
 head -n 2 "$T/console.out" | tr '\n' '|' | grep -qx 'Connected to domain lc|Escape character is ^]|' ||
 	fail "console banner: $(head -n 2 "$T/console.out")"
 wait_for_log "$CONSOLE" '^ECHO hello-from-pgr$' 15
-log "started; console input reached the guest"
+# On a terminal: raw mode, the guest's answer on screen, Ctrl-] detaches.
+"$PYTHON" - "$PGR" <<-'PY' || fail "console on a terminal: see above"
+	import os, pty, select, sys, time
+	pid, fd = pty.fork()
+	if pid == 0:
+	    os.execv(sys.argv[1], [sys.argv[1], 'console', 'lc'])
+	def until(what, timeout=15):
+	    buf, end = b'', time.time() + timeout
+	    while what not in buf:
+	        if time.time() > end or not select.select([fd], [], [], end - time.time())[0]:
+	            sys.exit(f'console on a pty: no {what!r} in {buf[-300:]!r}')
+	        buf += os.read(fd, 65536)
+	until(b'Escape character is ^]')
+	os.write(fd, b'echo on-a-pty\n')
+	until(b'ECHO on-a-pty')
+	os.write(fd, b'\x1d')
+	for _ in range(100):
+	    done, status = os.waitpid(pid, os.WNOHANG)
+	    if done:
+	        sys.exit(0 if os.waitstatus_to_exitcode(status) == 0 else f'pgr console: {status}')
+	    time.sleep(0.05)
+	sys.exit('pgr console did not detach on Ctrl-]')
+	PY
+log "started; console input reached the guest (piped, and on a terminal until Ctrl-])"
 
 # suspend, resume
 out=$("$PGR" suspend lc)

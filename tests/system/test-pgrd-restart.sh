@@ -12,7 +12,8 @@
 #   its runtime files removed. A monitor that died while pgrd was away:
 #   "shut off (unknown)" at the next start.
 #   One pgrd per state directory and per socket; without --foreground pgrd
-#   detaches and returns once it listens.
+#   detaches and returns once it listens; host_uuid from the config file;
+#   bad config lines stop pgrd with FILE:LINE.
 set -euo pipefail
 . "$(dirname "$0")/functions.sh"
 requires_kvm
@@ -215,17 +216,44 @@ out=$("$PGRD" --foreground --state-dir "$T/state2" --socket "$PGR_SOCKET" 2>&1) 
 	fail "a second pgrd on the same socket started"
 grep -q "another pgrd is listening there" <<<"$out" || fail "second pgrd: $out"
 
-# detached: returns once listening
-"$PGRD" --state-dir "$T/state3" --socket "$T/pgrd3.sock" || fail "pgrd (detached) failed to start"
-PGR_SOCKET=$T/pgrd3.sock "$PGR" list --all >/dev/null || fail "the detached pgrd does not answer"
+# detached, with a config file: returns once listening
+cat >"$T/pgrd.conf4" <<-'CONF'
+	# as libvirtd.conf's host_uuid, for hosts cloned from one image
+	host_uuid = "02000100-0300-0400-0006-000600070008"
+	relocation_port = 8003         # read, not served yet
+	relocation_hosts_allow = ^localhost$ '^kvm[0-9]+\.example\.com$'
+	CONF
+"$PGRD" --config "$T/pgrd.conf4" --state-dir "$T/state3" --socket "$T/pgrd3.sock" ||
+	fail "pgrd (detached) failed to start"
 dpid=$(cat "$T/state3/pgrd.lock")
-[ -s "$T/state3/log/pgrd.log" ] || fail "the detached pgrd does not log to STATE/log/pgrd.log"
+PGR_SOCKET=$T/pgrd3.sock "$PGR" sysinfo >"$T/sysinfo3" || { kill "$dpid"; fail "the detached pgrd does not answer"; }
 kill -TERM "$dpid"
+grep -qF "<entry name='uuid'>02000100-0300-0400-0006-000600070008</entry>" "$T/sysinfo3" ||
+	fail "host_uuid from the config: $(cat "$T/sysinfo3")"
+[ "$(cat "$T/state3/host-uuid")" = 02000100-0300-0400-0006-000600070008 ] || fail "host-uuid file"
+[ -s "$T/state3/log/pgrd.log" ] || fail "the detached pgrd does not log to STATE/log/pgrd.log"
 for ((i = 0; i < 100; i++)); do
 	kill -0 "$dpid" 2>/dev/null || break
 	sleep 0.05
 done
 kill -0 "$dpid" 2>/dev/null && fail "the detached pgrd ignores SIGTERM"
-log "one pgrd per state directory and socket; detached mode works"
+
+# bad config files: one line naming the file and line, status 1
+bad_config() {
+	local out rc=0
+
+	printf '%b' "$1" >"$T/bad.conf"
+	out=$("$PGRD" --foreground --config "$T/bad.conf" --state-dir "$T/state5" \
+		--socket "$T/pgrd5.sock" 2>&1) || rc=$?
+	[ "$rc" -eq 1 ] && grep -qF "pgrd: $T/bad.conf:$2" <<<"$out" ||
+		fail "config '$1': status $rc, said: $out"
+}
+bad_config 'bogus = 1\n' "1: unknown key 'bogus'"
+bad_config '# ok\nhost_uuid = nope\n' "2: host_uuid = nope: not a UUID"
+bad_config 'relocation_port = 99999\n' "1: relocation_port = 99999: not a port"
+bad_config 'relocation_hosts_allow = (\n' "1: relocation_hosts_allow:"
+bad_config 'state_dir\n' "1: expected 'key = value'"
+bad_config 'vmm_path = "pgr-vmm\n' "1: vmm_path: unbalanced quotes"
+log "one pgrd per state directory and socket; detached with a config file; bad configs refused"
 
 "$PGR" destroy rs >/dev/null
