@@ -19,6 +19,10 @@
 #       --drop-go            relay the ACK, then swallow the source's GO and cut
 #       --stall-after N      after N bytes, stop relaying but keep both
 #                            connections open (a black hole)
+#       --cut-after-round N  cut one byte after the Nth ROUND section: inside
+#                            round N+1, or in stop-and-copy if round N was
+#                            the last (max-iterations N)
+#       --stall-after-round N  the same, stalling instead
 #       --record FILE        write what the source sends to FILE
 #     SIGUSR1 cuts at once, SIGUSR2 stalls at once. A cut is abrupt: both
 #     sockets are reset (SO_LINGER 0), as a peer that vanished.
@@ -42,6 +46,9 @@ import sys
 import time
 
 FRAME = struct.Struct('<4sII')
+STREAM_HEADER = 68
+SECTION_HEADER = 52
+ROUND, END = 7, 8
 KINDS = {1: 'ACK', 2: 'NACK', 3: 'GO', 4: 'DONE'}
 CHUNK = 65536
 
@@ -78,6 +85,48 @@ def on_signal(signum, _frame):
     raise Fault('stall', 'SIGUSR2')
 
 
+class Sections:
+    """Follows the section framing of what the source sends, to find where
+    the Nth ROUND section ends."""
+
+    def __init__(self, rounds):
+        self.want, self.rounds = rounds, 0
+        self.pos, self.next_hdr, self.hdr = 0, STREAM_HEADER, b''
+        self.trigger_at = None
+
+    def _header_done(self):
+        kind, = struct.unpack_from('<I', self.hdr, 0)
+        length, = struct.unpack_from('<Q', self.hdr, 44)
+        end = self.next_hdr + SECTION_HEADER + length + 4
+        if kind == ROUND:
+            self.rounds += 1
+            if self.rounds == self.want:
+                self.trigger_at = end + 1
+        self.next_hdr = end if kind != END else float('inf')
+        self.hdr = b''
+
+    def feed(self, data):
+        """(bytes of data to forward, whether the trigger point is reached)."""
+        done = 0
+        while done < len(data) and not self.hit():
+            limit = len(data) - done
+            if self.trigger_at is not None:
+                limit = min(limit, self.trigger_at - self.pos)
+            if self.pos < self.next_hdr:
+                step = min(limit, self.next_hdr - self.pos)
+            else:
+                step = min(limit, SECTION_HEADER - len(self.hdr))
+                self.hdr += data[done:done + step]
+            self.pos += step
+            done += step
+            if len(self.hdr) == SECTION_HEADER:
+                self._header_done()
+        return done, self.hit()
+
+    def hit(self):
+        return self.trigger_at is not None and self.pos >= self.trigger_at
+
+
 class Relay:
     def __init__(self, opts):
         self.opts = opts
@@ -85,6 +134,9 @@ class Relay:
         self.acked = False                 # the destination has answered
         self.after_ack = 0                 # bytes to the destination since
         self.record = open(opts['record'], 'wb') if opts.get('record') else None
+        key = next((k for k in ('cut-after-round', 'stall-after-round') if k in opts), None)
+        self.sections = Sections(opts[key]) if key else None
+        self.round_action = key.split('-')[0] if key else None
 
     def limit(self):
         """Bytes the source may still send before a byte-count trigger."""
@@ -102,10 +154,16 @@ class Relay:
             return False
         if self.acked and self.opts.get('drop-go'):
             raise Fault('cut', 'GO dropped')
+        hit = False
+        if self.sections:
+            n, hit = self.sections.feed(data)
+            data = data[:n]
         if self.record:
             self.record.write(data)
         dst.sendall(data)
         self.to_dst += len(data)
+        if hit:
+            raise Fault(self.round_action, f'after round {self.sections.want}')
         if self.acked:
             self.after_ack += len(data)
             if self.opts.get('cut-after-go') and self.after_ack >= FRAME.size:
@@ -158,7 +216,7 @@ def parse_relay_opts(args):
     opts, i = {}, 0
     while i < len(args):
         key = args[i].lstrip('-')
-        if key in ('cut-after', 'stall-after'):
+        if key in ('cut-after', 'stall-after', 'cut-after-round', 'stall-after-round'):
             opts[key] = int(args[i + 1])
             i += 2
         elif key == 'record':

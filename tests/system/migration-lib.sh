@@ -41,7 +41,7 @@ guest_boot() {
 	start_vmm "$name" --kernel "$GUEST" --cmdline "$cmdline" --memory 256M \
 		--cpus "$cpus" "$@"
 	mig_events "$name"
-	wait_for_log "$T/$name.log" '^V1 ' 20
+	wait_for_log "$T/$name.log" '^V1 ' 30
 }
 
 # mig_events NAME: record monitor NAME's events, one JSON line each, in
@@ -161,7 +161,7 @@ start_dest() {
 	start_vmm "$name" --incoming "$uri" "$@"
 	case $uri in
 	file:*) ;;
-	*) wait_for_log "$T/$name.err" 'waiting for the migration stream on' 10 ;;
+	*) wait_for_log "$T/$name.err" 'waiting for the migration stream on' 20 ;;
 	esac
 }
 
@@ -172,7 +172,7 @@ migrate() {
 	local args="\"uri\":\"$2\"${3:+,$3}" reply
 
 	[ -e "$T/$1.events" ] || mig_events "$1"
-	wait_for_log "$T/$1.events" '"QMP"' 10
+	wait_for_log "$T/$1.events" '"QMP"' 20
 	MIG_FROM[$1]=$(wc -l <"$T/$1.events")
 	reply=$(qmp "$T/$1.sock" "{\"execute\":\"migrate\",\"arguments\":{$args}}")
 	[ "$reply" = '{"return":{}}' ] || fail "migrate $2 on $1: $reply"

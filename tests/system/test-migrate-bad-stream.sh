@@ -34,7 +34,7 @@ record() {
 	start_dest dst "tcp:127.0.0.1:$port"
 	mig_events dst
 	python3 -u "$MIGPROXY" relay "tcp:127.0.0.1:$port" --record "$REC" >"$T/proxy.out" 2>&1 &
-	wait_for_log "$T/proxy.out" '^listening ' 5
+	wait_for_log "$T/proxy.out" '^listening ' 20
 	proxy=tcp:$(sed -n 's/^listening //p' "$T/proxy.out")
 	migrate_ok src dst "$proxy"
 	wait_for_log "$T/proxy.out" '^closed' 10

@@ -5,10 +5,11 @@
 # never notices. Between source and destination sits tests/system/
 # migproxy.py, which cuts the TCP connection (both ends reset):
 #   a. during the first pass (after 30 MB);
-#   b. during a dirty round (on MIGRATION_PASS 2, before stop-and-copy;
-#      bandwidth capped and downtime-limit 1 ms so that rounds go on);
-#   c. during stop-and-copy (status "device": downtime-limit huge, so the
-#      whole dirty set of a guest dirtying 100 MiB/s is sent paused, slowly);
+#   b. during a dirty round (just after the second round's ROUND section,
+#      MIGRATION_PASS 2; bandwidth capped and downtime-limit 1 ms so that
+#      rounds go on);
+#   c. during stop-and-copy (status "device": max-iterations 1, so the cut
+#      just after the first ROUND section falls in the final copy);
 #   d. (no proxy) the destination is killed with SIGKILL mid-way;
 #   e. when the stream is complete, before the commit: the destination's
 #      ACK never reaches the source;
@@ -44,7 +45,7 @@ start_proxy() {
 
 	python3 -u "$MIGPROXY" relay "$target" "$@" >"$out" 2>&1 &
 	PROXY_PID=$!
-	wait_for_log "$out" '^listening ' 5
+	wait_for_log "$out" '^listening ' 20
 	PROXY_URI=tcp:$(sed -n 's/^listening //p' "$out")
 }
 
@@ -79,7 +80,7 @@ survived() {
 retry() {
 	local src=$1 next=vm$N
 
-	mig_set "$src" '{"max-bandwidth":0,"downtime-limit":300}'
+	mig_set "$src" '{"max-bandwidth":0,"downtime-limit":300,"max-iterations":29}'
 	start_dest "$next" "unix:$T/$next.mig"
 	mig_events "$next"
 	migrate_ok "$src" "$next" "unix:$T/$next.mig"
@@ -113,30 +114,33 @@ case_a_first_pass() {
 	retry "$src"
 }
 
+# The relay cuts one byte past the second ROUND section: round 3 is under
+# way (rounds 2 and 3 cannot both shrink the set of a guest dirtying its
+# memory this fast under a 1 ms downtime-limit, so there is a round 3).
 case_b_dirty_round() {
 	local src=vm$((N - 1))
 
 	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":1}'
 	bad_dest b
-	start_proxy b "$DST_URI"
+	start_proxy b "$DST_URI" --cut-after-round 2
 	migrate "$src" "$PROXY_URI"
-	wait_event "$src" '"event":"MIGRATION_PASS","data":\{"pass":2\}' 20
-	kill -USR1 "$PROXY_PID"
 	survived b "$src"
+	wait_event "$src" '"event":"MIGRATION_PASS","data":\{"pass":2\}' 1
 	no_event "$src" '"status":"device"'
 	retry "$src"
 }
 
+# max-iterations 1: one pre-copy round, then stop-and-copy; the relay cuts
+# one byte after that round's ROUND section, with the guest paused.
 case_c_stop_and_copy() {
 	local src=vm$((N - 1))
 
-	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":2000000}'
+	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":2000000,"max-iterations":1}'
 	bad_dest c
-	start_proxy c "$DST_URI"
+	start_proxy c "$DST_URI" --cut-after-round 1
 	migrate "$src" "$PROXY_URI"
-	wait_status "$src" device 20
-	kill -USR1 "$PROXY_PID"
 	survived c "$src"
+	wait_status "$src" device 1
 	wait_event "$src" '"from":"finish-migrate","status":"running"' 5
 	retry "$src"
 }
@@ -170,13 +174,12 @@ case_e_before_commit() {
 case_g_stall_in_stop_and_copy() {
 	local src=vm$((N - 1)) h
 
-	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":2000000}'
+	mig_set "$src" '{"max-bandwidth":40000000,"downtime-limit":2000000,"max-iterations":1}'
 	bad_dest g
-	start_proxy g "$DST_URI"
+	start_proxy g "$DST_URI" --stall-after-round 1
 	migrate "$src" "$PROXY_URI"
 	wait_status "$src" device 20
-	kill -USR2 "$PROXY_PID"
-	wait_for_log "$T/proxy-g.out" '^stalled' 5
+	wait_for_log "$T/proxy-g.out" '^stalled' 20
 	h=$(hb_whole "$T/$src.log")
 	sleep 2         # a bounded look: the guest stays paused while stalled
 	[ "$(hb_whole "$T/$src.log")" = "$h" ] || fail "case g: the guest ran during stop-and-copy"
