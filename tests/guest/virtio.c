@@ -313,7 +313,6 @@ void virtq_kick(struct virtq *q)
 	if (q->used[0] & USED_F_NO_NOTIFY)
 		return;
 	mmio_write16(q->notify, q->index);
-	q->kicks++;
 }
 
 int virtq_get(struct virtq *q, u32 *len)

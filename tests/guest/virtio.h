@@ -51,7 +51,6 @@ struct virtq {
 	volatile u16 *avail;		/* flags, idx, ring[size] */
 	volatile u16 *used;		/* flags, idx, then the elements */
 	u64 notify;			/* where to write the queue index */
-	u64 kicks;
 };
 
 struct virtio_dev {
