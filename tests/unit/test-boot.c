@@ -9,6 +9,7 @@
  * own test (test-mptable.c).
  */
 #include "vmm/boot.h"
+#include "vmm/acpi.h"
 
 #include <asm/bootparam.h>
 #include <elf.h>
@@ -190,7 +191,7 @@ static void check_start_info(struct guest_mem *gm, const char *cmdline, uint64_t
 	CHECK_EQ_INT(gm_read(gm, BOOT_INFO_GPA, &si, sizeof(si)), 0);
 	CHECK_EQ_U64(si.magic, 0x336ec578);
 	CHECK_EQ_INT(si.version, 1);
-	CHECK_EQ_U64(si.rsdp_paddr, 0);
+	CHECK_EQ_U64(si.rsdp_paddr, ACPI_RSDP_GPA);
 	CHECK_EQ_INT(gm_read(gm, si.cmdline_paddr, buf, sizeof(buf) - 1), 0);
 	CHECK_STR(buf, cmdline);
 	CHECK_EQ_INT(si.memmap_entries, n);
@@ -367,7 +368,7 @@ static void check_boot_params(struct guest_mem *gm, const char *cmdline)
 	CHECK_EQ_INT(bp.hdr.heap_end_ptr, 0xfe00);
 	CHECK_EQ_INT(bp.hdr.kernel_info_offset, 0);  /* beyond 0x202 + 0x66 */
 	CHECK_EQ_INT(bp.sentinel, 0);
-	CHECK_EQ_U64(bp.acpi_rsdp_addr, 0);
+	CHECK_EQ_U64(bp.acpi_rsdp_addr, ACPI_RSDP_GPA);
 }
 
 static void check_page_tables(struct guest_mem *gm)
