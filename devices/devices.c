@@ -9,6 +9,7 @@
 #include "devices/serial.h"
 #include "devices/virtio-blk.h"
 #include "devices/virtio-net.h"
+#include "devices/virtio-pci.h"
 #include "vmm/kvm-state.h"
 #include "vmm/vm.h"
 
@@ -52,4 +53,18 @@ int devices_create(struct vm *vm, char **err)
 		vm->nnets++;
 	}
 	return 0;
+}
+
+void devices_stop_io(struct vm *vm)
+{
+	vm->io_stopped = true;
+}
+
+void devices_resume_io(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->io_lock);
+	vm->io_stopped = false;
+	pthread_mutex_unlock(&vm->io_lock);
+	for (int i = 0; i < vm->nvirtio; i++)
+		virtio_pci_kick(vm->virtio[i]);
 }

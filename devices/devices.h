@@ -17,6 +17,11 @@ struct pci;
 /* Build every device of @vm->cfg; 0 or -errno with *err. */
 int devices_create(struct vm *vm, char **err);
 
+/* Stop taking device requests (migration's stop-and-copy; io_lock held). */
+void devices_stop_io(struct vm *vm);
+/* Take requests again and process what waited in the rings. */
+void devices_resume_io(struct vm *vm);
+
 int i8042_create(struct vm *vm);
 struct pm *pm_create(struct vm *vm);
 void pm_press_power_button(struct pm *p);

@@ -124,7 +124,10 @@ static void on_tap(void *opaque, uint32_t events)
 
 	pthread_mutex_lock(&vn->vm->io_lock);
 	pthread_mutex_lock(&vn->vp->lock);
-	rx_locked(vn);
+	if (vn->vm->io_stopped)
+		rx_poll(vn, false);    /* frames wait in the tap */
+	else
+		rx_locked(vn);
 	pthread_mutex_unlock(&vn->vp->lock);
 	pthread_mutex_unlock(&vn->vm->io_lock);
 }

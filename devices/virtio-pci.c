@@ -258,10 +258,29 @@ static void msix_access(struct virtio_pci *vp, uint32_t off, uint8_t *data, uint
 	msix_unmasked(vp);
 }
 
+/*
+ * With vm->io_lock held. Once a migration has stopped device I/O, a
+ * request is left in its ring: the destination (or this monitor, if the
+ * migration fails) takes it from there (virtio_pci_kick). Processing it
+ * here too would run it twice — on shared storage, a late write over
+ * newer data.
+ */
 static void notify_queue_locked(struct virtio_pci *vp, int q)
 {
+	if (vp->vm->io_stopped)
+		return;
 	if (q < vp->ops->nqueues && vp->vqs[q].enabled && virtio_pci_driver_ok(vp))
 		vp->ops->queue_notify(vp->dev, q);
+}
+
+void virtio_pci_kick(struct virtio_pci *vp)
+{
+	pthread_mutex_lock(&vp->vm->io_lock);
+	pthread_mutex_lock(&vp->lock);
+	for (int q = 0; q < vp->ops->nqueues; q++)
+		notify_queue_locked(vp, q);
+	pthread_mutex_unlock(&vp->lock);
+	pthread_mutex_unlock(&vp->vm->io_lock);
 }
 
 static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)

@@ -82,6 +82,9 @@ struct virtio_pci *virtio_pci_new(struct vm *vm, const struct virtio_dev_ops *op
 void virtio_pci_notify_queue(struct virtio_pci *vp, int q);
 void virtio_pci_notify_config(struct virtio_pci *vp);
 bool virtio_pci_driver_ok(const struct virtio_pci *vp);
+/* Look at every queue for requests left in it (after a migration or
+ * restore resumed, or a failed migration gave the VM back). */
+void virtio_pci_kick(struct virtio_pci *vp);
 /* Watch the queue notifications on the main loop. */
 int virtio_pci_attach_loop(struct virtio_pci *vp, struct loop *loop);
 bool virtio_pci_has_feature(const struct virtio_pci *vp, unsigned int bit);

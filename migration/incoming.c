@@ -14,6 +14,7 @@
 #define LOG_SUBSYS "incoming"
 #include "lib/log.h"
 #include "lib/vmconfig.h"
+#include "devices/devices.h"
 #include "devices/virtio-net.h"
 #include "migration/channel.h"
 #include "migration/devstate.h"
@@ -250,6 +251,7 @@ static void resume_now(void *opaque, uint32_t events)
 	if (kvm_clock_set(vm, in->loader.clock_ns) < 0)
 		pr_warn("setting the guest clock: %m");
 	vm_set_state(vm, in->paused ? VM_PAUSED : VM_RUNNING);
+	devices_resume_io(vm);     /* requests the source left in the rings */
 	if (!in->paused)
 		vm_resume_vcpus(vm);
 	downtime = ram_now_ns() - in->t_loaded;

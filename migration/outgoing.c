@@ -13,6 +13,7 @@
 
 #define LOG_SUBSYS "migration"
 #include "lib/log.h"
+#include "devices/devices.h"
 #include "devices/serial.h"
 #include "migration/channel.h"
 #include "migration/converge.h"
@@ -149,6 +150,7 @@ static void pause_guest(struct migration *m)
 	vm_pause_vcpus(vm);
 	/* Quiesce device I/O: nothing writes guest memory behind the last pass. */
 	pthread_mutex_lock(&vm->io_lock);
+	devices_stop_io(vm);
 	m->io_locked = true;
 	m->pause_ns = ram_now_ns();
 	vm_set_state(vm, VM_MIGRATING_PAUSED);
@@ -170,6 +172,7 @@ static void resume_guest(struct migration *m)
 	release_io(m);
 	if (vm_get_state(vm) != VM_MIGRATING_PAUSED)
 		return;
+	devices_resume_io(vm);     /* requests that came in meanwhile */
 	vm_set_state(vm, m->was_running ? VM_RUNNING : VM_PAUSED);
 	if (m->was_running)
 		vm_resume_vcpus(vm);

@@ -81,6 +81,7 @@ struct vm {
 
 	pthread_mutex_t lock;  /* state, pause handshake */
 	pthread_mutex_t io_lock; /* held while devices process I/O; migration quiesces with it */
+	bool io_stopped;       /* under io_lock: devices take no new requests (migrated away) */
 	pthread_cond_t cond;
 	enum vm_state state;
 	bool pause_req;        /* vCPUs must park */
