@@ -339,8 +339,17 @@ static int open_unix(struct serial *s, const char *path, char **err)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return asprintf(err, "--serial unix:%s: path too long", path), -EINVAL;
 	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		if (probe >= 0)
+			close(probe);
+		if (live)
+			return asprintf(err, "--serial unix:%s: another monitor's console is "
+					"listening there", path), -EADDRINUSE;
 		unlink(path);          /* left behind by a killed monitor */
+	}
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(s->listen_fd, 2) < 0)
@@ -423,8 +432,7 @@ int serial_check_spec(const char *spec, char **err)
 			return 0;
 	if ((!strncmp(spec, "file:", 5) || !strncmp(spec, "unix:", 5)) && spec[5])
 		return 0;
-	if (asprintf(err, "--serial %s: expected stdio, file:PATH, unix:PATH, pty or null",
-		     spec) < 0)
+	if (asprintf(err, "'%s': expected stdio, file:PATH, unix:PATH, pty or null", spec) < 0)
 		*err = NULL;
 	return -EINVAL;
 }

@@ -235,12 +235,14 @@ void api_emit_event(struct api *api, const char *event, json_t *data)
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
+	if (!data)
+		data = json_object();
 	for (int i = 0; i < API_MAX_CLIENTS; i++) {
 		if (api->clients[i].fd < 0)
 			continue;
 		client_send(api, &api->clients[i],
 			    json_pack("{s:s, s:O, s:{s:I, s:I}}", "event", event,
-				      "data", data ? data : json_object(), "timestamp",
+				      "data", data, "timestamp",
 				      "seconds", (json_int_t)tv.tv_sec,
 				      "microseconds", (json_int_t)tv.tv_usec));
 	}

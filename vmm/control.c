@@ -66,12 +66,18 @@ int control_reset(struct vm *vm)
 
 	if (vm->opts.no_reboot) {
 		pr_info("guest reset with --no-reboot: exiting");
+		vm->guest_shutdown = true;
 		control_quit(vm, 0);
 		return 0;
 	}
 	r = vm_reset(vm);
-	if (r < 0)
+	if (r < 0) {
+		/* The vCPUs are parked with half a machine: do not pretend it runs. */
+		vm_set_state(vm, VM_INTERNAL_ERROR);
+		pr_err("the guest cannot be reset: stopping");
+		control_quit(vm, 1);
 		return r;
+	}
 	if (s == VM_RUNNING)
 		vm_resume_vcpus(vm);
 	return 0;
@@ -89,7 +95,7 @@ void control_quit(struct vm *vm, int status)
 	serial_flush(vm->serial);
 	if (vm_get_state(vm) != VM_SHUTDOWN)
 		vm_set_state(vm, VM_SHUTDOWN);
-	vm_emit_event(vm, "SHUTDOWN", json_pack("{s:b}", "guest", status == 0));
+	vm_emit_event(vm, "SHUTDOWN", json_pack("{s:b}", "guest", vm->guest_shutdown));
 	loop_quit(vm->loop, status);
 }
 
@@ -104,6 +110,7 @@ static void on_requests(void *opaque, uint32_t events)
 		pr_err("the guest cannot continue: stopping");
 		control_quit(vm, 1);
 	} else if (req & VM_REQ_POWEROFF) {
+		vm->guest_shutdown = true;
 		control_quit(vm, 0);
 	} else if (req & VM_REQ_RESET) {
 		if (control_reset(vm) < 0)

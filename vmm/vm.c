@@ -16,6 +16,7 @@
 #include "vmm/vcpu.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,7 @@ struct vm *vm_new(const struct vm_config *cfg, const struct vm_opts *opts, char 
 		return NULL;
 	vm->opts = *opts;
 	vm->main_thread = pthread_self();
+	vm->kernel_fd = vm->initrd_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->io_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -248,6 +250,10 @@ void vm_free(struct vm *vm)
 	}
 	gm_free(vm->gm);
 	kvm_close(&vm->kvm);
+	if (vm->kernel_fd >= 0)
+		close(vm->kernel_fd);
+	if (vm->initrd_fd >= 0)
+		close(vm->initrd_fd);
 	if (vm->req_fd >= 0)
 		close(vm->req_fd);
 	vmconfig_clear(&vm->cfg);
@@ -257,10 +263,31 @@ void vm_free(struct vm *vm)
 	free(vm);
 }
 
+/*
+ * The first boot reads the files by name (errors name them) and keeps them
+ * open; a reset reloads the same files through those descriptors, so a
+ * kernel rebuilt or removed meanwhile cannot leave a half-reset machine.
+ */
+static void keep_open(const char *path, int *fd)
+{
+	if (path && *fd < 0)
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static const char *reload_path(int fd, const char *path, char *buf, size_t len)
+{
+	if (fd < 0 || !path)
+		return path;
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
 int vm_boot(struct vm *vm, char **err)
 {
+	char kbuf[32], ibuf[32];
 	struct boot_spec spec = {
-		.kernel = vm->cfg.kernel, .initrd = vm->cfg.initrd,
+		.kernel = reload_path(vm->kernel_fd, vm->cfg.kernel, kbuf, sizeof(kbuf)),
+		.initrd = reload_path(vm->initrd_fd, vm->cfg.initrd, ibuf, sizeof(ibuf)),
 		.cmdline = vm->cfg.cmdline ? vm->cfg.cmdline : "", .ncpus = vm->ncpus,
 	};
 	struct vcpu *bsp = vm->vcpus[0];
@@ -270,6 +297,8 @@ int vm_boot(struct vm *vm, char **err)
 
 	if (r < 0)
 		return r;
+	keep_open(vm->cfg.kernel, &vm->kernel_fd);
+	keep_open(vm->cfg.initrd, &vm->initrd_fd);
 	if (ioctl(bsp->fd, KVM_GET_REGS, &regs) < 0 ||
 	    ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0)
 		return set_err(err, -errno, "reading the boot vCPU: %s", strerror(errno));

@@ -94,6 +94,8 @@ struct vm {
 	struct loop *loop;
 	struct api *api;
 	int exit_status;
+	bool guest_shutdown;   /* the guest itself powered off or reset with --no-reboot */
+	int kernel_fd, initrd_fd; /* kept open: a reset reloads what was booted */
 	void *initial_cpu_state[VM_MAX_VCPUS]; /* power-on snapshot, for reset */
 	struct migration *mig; /* outgoing migration state, once used */
 	pthread_t main_thread; /* runs the loop; sends events */
