@@ -179,7 +179,12 @@ static int verify_image(struct incoming *in, const struct format_ram_image *img)
 static int load_image(struct incoming *in)
 {
 	struct format_ram_image img;
-	int r = format_ram_image_begin(in->r, &img);
+	int r;
+
+	if (!in->is_file)
+		return format_reader_fail(in->r, -EPROTO, "a save file's RAM_IMAGE on a live "
+					  "migration channel: restore save files with --incoming file:PATH");
+	r = format_ram_image_begin(in->r, &img);
 
 	if (!r)
 		r = format_ram_image_skip(in->r, &img);
