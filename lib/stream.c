@@ -594,6 +594,9 @@ static void seek_file(struct stream *s, uint64_t pos)
 		return;
 	}
 	if (s->base + pos > (uint64_t)st.st_size) {
+		/* Report where the data really ends, not where we stood. */
+		if ((uint64_t)st.st_size > s->base + s->pos)
+			s->pos = (uint64_t)st.st_size - s->base;
 		stream_set_error(s, STREAM_ETRUNC);
 		return;
 	}

@@ -147,15 +147,17 @@ static int load_device(struct devstate_loader *l, struct format_reader *r,
 	char *err = NULL;
 
 	if (i < 0)
-		return format_reader_fail(r, -ENODEV, "this VM has no such device");
+		return format_reader_fail(r, -ENODEV, "section %s at offset %llu: this VM has no such device",
+					  l->label, (unsigned long long)l->offset);
 	d = &l->vm->devices[i];
 	if (l->device_seen[i])
-		return format_reader_fail(r, -EEXIST, "device state given twice");
+		return format_reader_fail(r, -EEXIST, "section %s: device state given twice", l->label);
 	if ((int)sec->version != d->ops->version)
-		return format_reader_fail(r, -EPROTO, "state version %u, this build reads %d",
-					  sec->version, d->ops->version);
+		return format_reader_fail(r, -EPROTO, "section %s: state version %u, this build reads %d",
+					  l->label, sec->version, d->ops->version);
 	if (d->ops->load(d->dev, j, &err) < 0) {
-		format_reader_fail(r, -EINVAL, "%s", err ? err : "refused by the device");
+		format_reader_fail(r, -EINVAL, "section %s at offset %llu: %s", l->label,
+				   (unsigned long long)l->offset, err ? err : "refused by the device");
 		free(err);
 		return -EINVAL;
 	}
@@ -175,7 +177,8 @@ static int load_cpu(struct devstate_loader *l, struct format_reader *r,
 		return format_reader_fail(r, -EEXIST, "vCPU state given twice");
 	l->cpus[sec->instance] = cpu_state_decode(buf, len, &err);
 	if (!l->cpus[sec->instance]) {
-		format_reader_fail(r, -EINVAL, "%s", err ? err : "bad vCPU state");
+		format_reader_fail(r, -EINVAL, "section %s at offset %llu: %s", l->label,
+				   (unsigned long long)l->offset, err ? err : "bad vCPU state");
 		free(err);
 		return -EINVAL;
 	}
@@ -187,23 +190,31 @@ static int load_vm(struct devstate_loader *l, struct format_reader *r, const jso
 	json_t *c = json_object_get(j, "clock");
 
 	if (!json_is_integer(c) || json_integer_value(c) < 0)
-		return format_reader_fail(r, -EINVAL, "field 'clock' missing or negative");
+		return format_reader_fail(r, -EINVAL, "section %s: field 'clock' missing or negative",
+					  l->label);
 	l->clock_ns = (uint64_t)json_integer_value(c);
 	l->clock_seen = true;
 	return 0;
 }
 
+/*
+ * The payload is interpreted only once its CRC has checked out, that is
+ * after the section is closed; errors then name the section themselves.
+ */
 int devstate_load_section(struct devstate_loader *l, struct format_reader *r,
 			  const struct format_section *sec)
 {
 	json_error_t jerr;
 	json_t *j = NULL;
+	char label[64];
 	void *buf;
 	size_t len;
 	int ret;
 
 	if (format_read_payload(r, &buf, &len) < 0 || format_read_section_end(r) < 0)
 		return -EIO;
+	l->label = format_section_label(sec, label, sizeof(label));
+	l->offset = sec->offset;
 	if (sec->type == PGR_MIG_CPU) {
 		ret = load_cpu(l, r, sec, buf, len);
 		free(buf);
@@ -213,7 +224,8 @@ int devstate_load_section(struct devstate_loader *l, struct format_reader *r,
 	free(buf);
 	if (!json_is_object(j)) {
 		json_decref(j);
-		return format_reader_fail(r, -EINVAL, "state is not a JSON object");
+		return format_reader_fail(r, -EINVAL, "section %s at offset %llu: state is not a JSON object",
+					  l->label, (unsigned long long)l->offset);
 	}
 	ret = sec->type == PGR_MIG_VM ? load_vm(l, r, j) : load_device(l, r, sec, j);
 	json_decref(j);

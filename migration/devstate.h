@@ -31,6 +31,8 @@ struct devstate_loader {
 	bool device_seen[32];
 	uint64_t clock_ns;
 	bool clock_seen;
+	const char *label;     /* the section being applied, for messages */
+	uint64_t offset;
 };
 
 void devstate_loader_init(struct devstate_loader *l, struct vm *vm);

@@ -243,6 +243,10 @@ static int load_stream(struct incoming *in)
 	}
 	if (format_read_section_end(in->r) < 0)
 		return -EIO;
+	/* A file ends at END; on a socket the commit handshake follows. */
+	if (in->is_file && !stream_eof(in->st))
+		return format_reader_fail(in->r, -EBADMSG, "data after the end marker, from offset %llu",
+					  (unsigned long long)stream_tell(in->st));
 	return devstate_finish(&in->loader, in->r);
 }
 
@@ -277,8 +281,8 @@ static void fail_now(void *opaque, uint32_t events)
 {
 	struct incoming *in = opaque;
 
+	/* One line for the user, as for every other start-up error. */
 	fprintf(stderr, "pgr-vmm: incoming migration failed: %s\n", in->error);
-	pr_err("incoming migration failed: %s", in->error);
 	pthread_join(in->thread, NULL);
 	control_quit(in->vm, 1);
 	migration_incoming_free(in);

@@ -70,6 +70,7 @@ struct migration {
 	uint64_t start_ns, end_ns, setup_ns, pause_ns, downtime_ns, dest_downtime_ns;
 	uint64_t rounds, bytes, data_pages, zero_pages, remaining_pages, dirty_rate;
 	uint64_t expected_downtime_ms;
+	uint64_t round_pages, round_sent0;   /* this round's dirty set, pages sent before it */
 };
 
 static struct migration *mig_of(struct vm *vm)
@@ -270,16 +271,35 @@ static void record_round(struct migration *m, struct ram_sender *rs, uint64_t t0
 	(void)bytes0;
 }
 
+/* After every batch: bytes and pages so far, and what is left of this round. */
+static void progress(void *opaque, const struct ram_sender *rs)
+{
+	struct migration *m = opaque;
+	uint64_t sent = rs->data_pages + rs->zero_pages;
+
+	pthread_mutex_lock(&m->lock);
+	m->bytes = rs->bytes;
+	m->data_pages = rs->data_pages;
+	m->zero_pages = rs->zero_pages;
+	m->remaining_pages = m->round_pages > sent - m->round_sent0 ?
+			     m->round_pages - (sent - m->round_sent0) : 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static int precopy(struct migration *m, struct ram_sender *rs, struct format_writer *w)
 {
 	enum converge_decision d = CONVERGE_CONTINUE;
 	int64_t dirty;
 
+	m->round_pages = m->vm->gm->ram_size / 4096;
 	for (uint32_t round = 1; d == CONVERGE_CONTINUE; round++) {
 		uint64_t t0 = ram_now_ns(), b0 = rs->bytes;
 		struct converge_round cr;
 		struct pgr_mig_round mr;
-		int r = ram_send_dirty(rs, false);
+		int r;
+
+		m->round_sent0 = rs->data_pages + rs->zero_pages;
+		r = ram_send_dirty(rs, false);
 
 		if (r < 0)
 			return r;
@@ -289,6 +309,7 @@ static int precopy(struct migration *m, struct ram_sender *rs, struct format_wri
 		cr = (struct converge_round){ round, rs->bytes - b0, ram_now_ns() - t0, (uint64_t)dirty };
 		d = converge_decide(&m->params, &m->conv, &cr);
 		record_round(m, rs, t0, b0, dirty);
+		m->round_pages = (uint64_t)dirty;
 		m->expected_downtime_ms = converge_expected_downtime_ms(&m->conv, (uint64_t)dirty);
 		set_throttle(m->vm, m->conv.throttle_pct);
 		mr = (struct pgr_mig_round){ .round = round, .data_pages = rs->data_pages,
@@ -384,6 +405,8 @@ static int do_live(struct migration *m)
 	r = w ? ram_sender_init(&rs, m->vm->gm, m->vm->kvm.vm_fd, w) : -ENOMEM;
 	rs.cancel = &m->cancel;
 	rs.max_bandwidth = m->max_bandwidth;
+	rs.progress = progress;
+	rs.progress_opaque = m;
 	if (!r)
 		r = format_write_header(w, PGR_MIG_F_LIVE, PGR_VERSION, uuid);
 	if (!r)
@@ -408,7 +431,7 @@ static int do_live(struct migration *m)
 			ram_log_stop(&rs);
 		}
 	}
-	if (r < 0 && r != -ECANCELED)
+	if (r < 0 && r != -ECANCELED && !cancelled(m))
 		set_error(m, "%s", stream_error(st) ? strerror(-stream_error(st)) : strerror(-r));
 	ram_sender_release(&rs);
 	format_writer_free(w);

@@ -111,11 +111,7 @@ int ram_log_start(struct ram_sender *rs)
 
 void ram_log_stop(struct ram_sender *rs)
 {
-	struct guest_mem *gm = rs->gm;
-
-	for (int i = 0; i < gm->nr_regions; i++)
-		gm_set_slot(gm, &gm->regions[i], 0);
-	__atomic_store_n(&gm->logging, false, __ATOMIC_RELEASE);
+	gm_logging_off(rs->gm);
 }
 
 static int64_t sync_region(struct ram_sender *rs, int i)
@@ -212,6 +208,8 @@ static int flush_batch(struct ram_sender *rs, struct batch *b)
 	b->data_pages = 0;
 	if (r < 0)
 		return r;
+	if (rs->progress)
+		rs->progress(rs->progress_opaque, rs);
 	pace(rs);
 	if (rs->cancel && __atomic_load_n(rs->cancel, __ATOMIC_ACQUIRE))
 		return -ECANCELED;

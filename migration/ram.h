@@ -27,6 +27,9 @@ struct ram_sender {
 	uint64_t *dirty[GM_MAX_REGIONS];  /* pages to send, one bit each */
 	uint64_t max_bandwidth;      /* bytes/s, 0 = unlimited */
 	const bool *cancel;          /* checked between batches */
+	/* called after every batch, for progress reports (may be NULL) */
+	void (*progress)(void *opaque, const struct ram_sender *rs);
+	void *progress_opaque;
 	/* counters, cumulative */
 	uint64_t data_pages, zero_pages, bytes;
 	/* pacing */

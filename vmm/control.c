@@ -51,8 +51,10 @@ int control_cont(struct vm *vm)
 	 * confirmed; the operator, having checked it runs nowhere, resumes. */
 	if (s != VM_PAUSED && s != VM_PRELAUNCH && s != VM_POSTMIGRATE)
 		return -EINVAL;
-	if (s == VM_POSTMIGRATE)
+	if (s == VM_POSTMIGRATE) {
+		gm_logging_off(vm->gm);   /* left on by the unconfirmed migration */
 		devices_resume_io(vm);
+	}
 	vm_set_state(vm, VM_RUNNING);
 	vm_resume_vcpus(vm);
 	vm_emit_event(vm, "RESUME", NULL);

@@ -185,3 +185,12 @@ int gm_read(struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)
 	memcpy(dst, src, len);
 	return 0;
 }
+
+void gm_logging_off(struct guest_mem *gm)
+{
+	if (!__atomic_load_n(&gm->logging, __ATOMIC_ACQUIRE))
+		return;
+	for (int i = 0; i < gm->nr_regions; i++)
+		gm_set_slot(gm, &gm->regions[i], 0);
+	__atomic_store_n(&gm->logging, false, __ATOMIC_RELEASE);
+}

@@ -44,6 +44,8 @@ void gm_free(struct guest_mem *gm);
 int gm_register(struct guest_mem *gm, int vm_fd);
 /* (Re)register one region with KVM_MEM_* @flags (e.g. KVM_MEM_LOG_DIRTY_PAGES). */
 int gm_set_slot(struct guest_mem *gm, const struct gm_region *r, uint32_t flags);
+/* Dirty logging off on every slot (it may have been left on). */
+void gm_logging_off(struct guest_mem *gm);
 /* The region holding all of [gpa, gpa+len), or NULL. */
 struct gm_region *gm_region_of(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
