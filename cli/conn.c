@@ -80,7 +80,7 @@ static char *read_line(struct conn *c, size_t *line_len)
 {
 	char *nl;
 
-	while (!(nl = memchr(c->buf, '\n', c->len))) {
+	while (!c->len || !(nl = memchr(c->buf, '\n', c->len))) {
 		ssize_t n;
 
 		if (c->len == c->cap) {

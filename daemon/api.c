@@ -180,13 +180,18 @@ struct pgrd *api_call_pgrd(const struct api_call *call)
 	return call->api->pgrd;
 }
 
-static int dup_bytes(const char *src, size_t len, char **dst)
+/* @a (@alen bytes) then @b (@blen bytes), malloc'd; NULL if out of memory. */
+static char *concat(const char *a, size_t alen, const char *b, size_t blen)
 {
-	*dst = malloc(len ? len : 1);
-	if (!*dst)
-		return -ENOMEM;
-	memcpy(*dst, src, len);
-	return 0;
+	char *p = malloc(alen + blen + 1);
+
+	if (!p)
+		return NULL;
+	if (alen)
+		memcpy(p, a, alen);
+	if (blen)
+		memcpy(p + alen, b, blen);
+	return p;
 }
 
 int api_call_hijack(struct api_call *call, int *fd, char **first, size_t *first_len,
@@ -195,17 +200,14 @@ int api_call_hijack(struct api_call *call, int *fd, char **first, size_t *first_
 	struct client *c = find_client(call->api, call->client);
 	json_t *reply = with_id(json_pack("{s:{}}", "return"), call->id);
 	char *line = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-	size_t n = line ? strlen(line) : 0;
-	int r = -ENOMEM;
+	int r = c ? -ENOMEM : -ENOTCONN;
 
 	json_decref(reply);
-	if (!c)
-		r = -ENOTCONN;
-	else if (line && dup_bytes(c->out, c->out_len + n + 1, first) == 0) {
-		memcpy(*first + c->out_len, line, n);
-		(*first)[c->out_len + n] = '\n';
-		*first_len = c->out_len + n + 1;
-		r = dup_bytes(c->in, c->in_len, input);
+	if (c && line && (*first = concat(c->out, c->out_len, line, strlen(line)))) {
+		*first_len = c->out_len + strlen(line) + 1;
+		(*first)[*first_len - 1] = '\n';        /* the line's end */
+		*input = concat(c->in, c->in_len, NULL, 0);
+		r = *input ? 0 : -ENOMEM;
 		if (r < 0)
 			free(*first);
 	}

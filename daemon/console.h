@@ -9,8 +9,9 @@
  * Guest output never waits for a slow client: past CONSOLE_MAX_OUT bytes
  * queued, output to the client is dropped (the log keeps it). Client input
  * waits for the serial socket (the monitor stops reading while the guest's
- * receive queue is full), so nothing typed is lost. If the serial
- * connection drops while the domain runs, it is retried every 500 ms.
+ * receive queue is full, or while the serial line reconnects), so nothing
+ * typed is lost. If the serial connection drops while the domain runs, it
+ * is retried every 500 ms.
  * It does not interpret the bytes: the escape key is the client's business.
  */
 #ifndef PGR_DAEMON_CONSOLE_H
