@@ -267,6 +267,7 @@ def save_and_restore(c, rec):
     tag, rst_tag = c.tag, f'p{c.k + 1}'
     q = c.qmp(tag)
     path = c.run.path('guest.save')
+    cpu = bl.CpuSampler({'saver': c.procs[tag].pid})
     t0 = bl.now()
     if c.mon.name == 'qemu':
         q.cmd('stop')
@@ -274,6 +275,7 @@ def save_and_restore(c, rec):
     ev = q.wait_event(bl.migration_event(FINAL), 600)
     if not ev or ev[1]['data']['status'] != 'completed':
         raise RuntimeError(f'save failed: {ev}')
+    rec['cpu_during_save'] = cpu.stop()
     data = qemu_final_stats(q) if c.mon.name == 'qemu' else ev[1]['data']
     rec['save_host_ms'] = (ev[0] - t0) * 1000
     rec['save_reported_ms'] = data.get('total-time')
@@ -286,8 +288,11 @@ def save_and_restore(c, rec):
     rec['save_file_du_mib'] = st.st_blocks * 512 / 2**20
     c.hub.successor[tag] = rst_tag
     rst = c.spawn(rst_tag, c.mon.restore_uri(path))
+    cpu = bl.CpuSampler({'restorer': rst.pid}, period=0.01)
     if c.mon.name == 'qemu':
         cont_after_incoming(c, rst_tag, rec)
+    c.hub.wait(lambda ln: ln[1] == rst_tag and bl.HB.match(ln[2]), 600)
+    rec['cpu_during_restore'] = cpu.stop()
     c.k += 1
     first = switch_figures(c, rec, tag, rst_tag, t0, 'restore_')
     rec['restore_first_hb_ms'] = (first - rst.t_spawn) * 1000
@@ -415,6 +420,7 @@ FIGURES = [   # label, key, unit, digits
     ('noise floor', 'noise_floor_ms', ' ms', 1),
     ('largest pre-copy stall', 'mig_stall_before_ms', ' ms', 1),
     ('largest stall, 1st s after', 'mig_stall_after_ms', ' ms', 1),
+    ('CPU used by the migration, both ends', 'migration_cpu_s', ' s', 2),
     ('dirty rate reached', 'dirty_rate_achieved_mib_s', ' MiB/s', 0),
     ('heartbeats/s, quiet', 'quiet_hb_rate_per_s', '', 0),
     ('vCPU on a CPU, share', 'quiet_vcpu_cpu_share', '', 2),
@@ -423,18 +429,31 @@ FIGURES = [   # label, key, unit, digits
 SAVE_FIGURES = [
     ('save time (host)', 'save_host_ms', ' ms', 0),
     ('save time (reported)', 'save_reported_ms', ' ms', 0),
+    ('CPU used by the save', 'save_cpu_s', ' s', 2),
     ('file size, apparent', 'save_file_apparent_mib', ' MiB', 0),
     ('file size, du', 'save_file_du_mib', ' MiB', 0),
     ('restore to first heartbeat', 'restore_first_hb_ms', ' ms', 1),
+    ('CPU used until then', 'restore_cpu_s', ' s', 2),
     ('largest stall, 1st s after restore', 'restore_stall_after_ms', ' ms', 1),
     ('1st full sweep after restore (guest)', 'restore_full_sweep_ms', ' ms', 0),
 ]
+
+
+def cpu_total(sample, skip=None):
+    """CPU seconds of every sampled thread but @skip (the running vCPU)."""
+    if not sample:
+        return None
+    return sum(row[1] for name, rows in sample.items() if name != 'wall_s'
+               for row in rows if row[0] != skip)
 
 
 def summarize(runs, monitors, cases):
     for r in runs:
         if r.get('restore_sweeps_ms'):
             r['restore_full_sweep_ms'] = r['restore_sweeps_ms'][-1]
+        r['migration_cpu_s'] = cpu_total(r.get('cpu_during_migration'), r.get('vcpu_tid'))
+        r['save_cpu_s'] = cpu_total(r.get('cpu_during_save'))
+        r['restore_cpu_s'] = cpu_total(r.get('cpu_during_restore'))
     out = {}
     keys = [f[1] for f in FIGURES + SAVE_FIGURES]
     for m in monitors:
