@@ -64,7 +64,7 @@ pgrd_cleanup() {
 	fi
 	return 0
 }
-trap 'rc=$?; pgrd_cleanup $rc; (exit $rc); cleanup' EXIT
+trap 'rc=$?; pgrd_cleanup $rc; set +e; (exit $rc); cleanup' EXIT   # cleanup reads $?
 
 # guest_xml NAME [CMDLINE] [MIB] [CPUS]: the test guest as domain XML.
 guest_xml() {
