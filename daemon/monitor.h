@@ -6,7 +6,7 @@
  * the daemon's event loop; any number of commands may be outstanding.
  *
  * It knows the wire protocol, not what the commands mean (vmm.c and
- * domain-ops.c do). A dropped connection is reported once through
+ * lifecycle.c do). A dropped connection is reported once through
  * ops->closed; commands still waiting then are dropped without a call.
  */
 #ifndef PGR_DAEMON_MONITOR_H
