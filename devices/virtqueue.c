@@ -125,7 +125,9 @@ bool vq_should_notify(struct virtqueue *vq)
 	return !flags || !(*flags & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
-size_t iov_to_buf(const struct iovec *iov, int n, size_t skip, void *buf, size_t len)
+/* Copy between an iovec (from byte @skip on) and a flat buffer. */
+static size_t iov_copy(const struct iovec *iov, int n, size_t skip, uint8_t *buf, size_t len,
+		       bool to_iov)
 {
 	size_t done = 0;
 
@@ -139,30 +141,22 @@ size_t iov_to_buf(const struct iovec *iov, int n, size_t skip, void *buf, size_t
 		l -= skip;
 		if (l > len - done)
 			l = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, l);
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + skip, buf + done, l);
+		else
+			memcpy(buf + done, (uint8_t *)iov[i].iov_base + skip, l);
 		done += l;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, int n, size_t skip, void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t buf_to_iov(const struct iovec *iov, int n, size_t skip, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true);
 }

@@ -20,39 +20,11 @@ requires ip tcpdump
 
 NS=pgr-vnet-$$-h
 PEER=pgr-vnet-$$-p
-REAL_VMM=$VMM
 GUEST_IP=10.0.0.2
 PEER_IP=10.0.0.1
 MAC=52:54:00:12:34:56
 
-eval "functions_cleanup() $(declare -f cleanup | tail -n +2)"
-cleanup() {
-	local rc=$?
-
-	set +e
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$PEER" 2>/dev/null
-	(exit "$rc")
-	functions_cleanup
-}
-
-# net_setup: the two namespaces, the bridge, the veth pair; the monitor is
-# started inside "host" through a wrapper that execs it there (same pid).
-net_setup() {
-	ip netns add "$NS" || skip "cannot create a network namespace"
-	ip netns add "$PEER"
-	ip -n "$NS" link set lo up
-	ip -n "$PEER" link set lo up
-	ip -n "$NS" link add br0 type bridge
-	ip -n "$NS" link set br0 up
-	ip -n "$NS" link add vh type veth peer name vp netns "$PEER"
-	ip -n "$NS" link set vh master br0 up
-	ip -n "$PEER" addr add "$PEER_IP/24" dev vp
-	ip -n "$PEER" link set vp up
-	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$REAL_VMM" >"$T/vmm-in-ns"
-	chmod +x "$T/vmm-in-ns"
-	VMM=$T/vmm-in-ns
-}
+. "$(dirname "$0")/netns-lib.sh"
 
 # ns_ping COUNT INTERVAL_S SIZE: ICMP echo from the peer to the guest; the
 # replies' IP and ICMP checksums and payload are checked. Prints shell
