@@ -225,6 +225,8 @@ def migrate(c, rec):
     data = ev[1]['data']
     if data['status'] != 'completed':
         raise RuntimeError(f'migration {data["status"]}: {data}')
+    rec['pass_events_ms'] = [round((t - t_cmd) * 1000, 1) for t, e in q.events
+                             if e.get('event') == 'MIGRATION_PASS' and t >= t_cmd]
     rec['converged'] = True
     rec['host_total_ms'] = (ev[0] - t_cmd) * 1000
     record_stats(rec, qemu_final_stats(q) if c.mon.name == 'qemu' else data)
@@ -250,7 +252,10 @@ def switch_figures(c, rec, a, b, t_cmd, prefix):
     rec[f'{prefix}outside_gap_ms'] = (first[0] - last[0]) * 1000
     rec[f'{prefix}seq_across'] = [last[1], first[1]]
     pre = [h for h in ha if h[0] >= t_cmd]
-    rec[f'{prefix}stall_before_ms'] = bl.max_gap(pre)[0] if len(pre) > 1 else None
+    gap, at = bl.max_gap(pre) if len(pre) > 1 else (None, None)
+    rec[f'{prefix}stall_before_ms'] = gap
+    rec[f'{prefix}stall_before_at_ms'] = (at[0] - t_cmd) * 1000 if at else None
+    rec[f'{prefix}switch_at_ms'] = (last[0] - t_cmd) * 1000
     post = [h for h in hb if h[0] < first[0] + 1.0]
     rec[f'{prefix}stall_after_ms'] = bl.max_gap(post)[0]
     attached = c.hub.wait_attached(b, 1)
