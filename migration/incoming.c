@@ -161,6 +161,7 @@ static int verify_image(struct incoming *in, const struct format_ram_image *img)
 	struct verify_job j = { .fd = in->fd, .img = img, .bad = UINT64_MAX };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu, started = 0;
+	off_t saved = lseek(in->fd, 0, SEEK_CUR);   /* the chunk checks SEEK_DATA on it */
 	pthread_t t[8];
 
 	for (int i = 1; i < n; i++)
@@ -168,6 +169,8 @@ static int verify_image(struct incoming *in, const struct format_ram_image *img)
 	verify_worker(&j);
 	for (int i = 1; i <= started; i++)
 		pthread_join(t[i], NULL);
+	if (saved >= 0)
+		lseek(in->fd, saved, SEEK_SET);  /* the stream reads on from here */
 	if (j.bad == UINT64_MAX)
 		return 0;
 	return format_reader_fail(in->r, j.err, "RAM image chunk at gpa 0x%llx: %s",
