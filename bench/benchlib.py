@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import resource
 import selectors
 import shutil
 import signal
@@ -34,6 +35,7 @@ GUEST = os.path.join(BUILD, 'guest', 'pgr-testguest.elf')
 QEMU = shutil.which('qemu-system-x86_64') or 'qemu-system-x86_64'
 RESULTS = os.path.join(ROOT, 'bench', 'results')
 HB = re.compile(r'^H(\d+)$')
+_T0 = time.monotonic()
 
 
 def now():
@@ -471,9 +473,10 @@ class CpuSampler:
     s (a process that exits keeps its last sample): which thread did the
     work, and how much the host's other load held each thread back."""
 
-    def __init__(self, pids, period=0.05):
+    def __init__(self, pids, period=0.05, follow=None):
         self.pids, self.period = dict(pids), period
         self.first, self.last = {}, {}
+        self.follow, self.series = follow, []   # (t, run s, wait s) of tid @follow
         self.stop_flag = False
         self.t0 = now()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -494,6 +497,8 @@ class CpuSampler:
                 key = (name, int(tid))
                 self.first.setdefault(key, (run_ns, wait_ns))
                 self.last[key] = (run_ns, wait_ns)
+                if self.follow is not None and int(tid) == self.follow:
+                    self.series.append((now(), run_ns / 1e9, wait_ns / 1e9))
 
     def _run(self):
         while not self.stop_flag:
@@ -521,6 +526,20 @@ def user_sys(pid):
     fields = stat[stat.rindex(')') + 2:].split()
     tick = os.sysconf('SC_CLK_TCK')
     return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def window_split(series, t0, t1):
+    """How a followed thread spent [t0, t1] (widened to the samples around
+    it): seconds on a CPU, waiting for one, and neither (blocked)."""
+    before = [x for x in series if x[0] <= t0]
+    after = [x for x in series if x[0] >= t1]
+    if not before or not after:
+        return None
+    a, b = before[-1], after[0]
+    wall = b[0] - a[0]
+    run, wait = b[1] - a[1], b[2] - a[2]
+    return {'window_s': wall, 'run_s': run, 'wait_s': wait,
+            'blocked_s': max(0.0, wall - run - wait)}
 
 
 def thread_share(sample, name, tid, column=1):
@@ -650,6 +669,9 @@ def environment(guest_copy):
 def save_results(name, doc):
     os.makedirs(RESULTS, exist_ok=True)
     doc['environment']['loadavg_end'] = os.getloadavg()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    doc['environment']['harness_cpu_s'] = ru.ru_utime + ru.ru_stime   # this script's own
+    doc['environment']['harness_wall_s'] = now() - _T0
     path = name if '/' in name else os.path.join(RESULTS, f'{name}.json')
     with open(path + '.tmp', 'w') as f:
         json.dump(doc, f, indent=1, sort_keys=True)

@@ -212,7 +212,8 @@ def migrate(c, rec):
     src = c.procs[src_tag]
     dst, uri = start_destination(c, dst_tag)
     q = c.qmp(src_tag)
-    cpu = bl.CpuSampler({'src': src.pid, 'dst': dst.pid})
+    cpu = bl.CpuSampler({'src': src.pid, 'dst': dst.pid}, period=0.01, follow=rec.get('vcpu_tid'))
+    c.vcpu_series = cpu.series
     t_cmd = bl.now()
     q.cmd('migrate', uri=uri)
     ev = q.wait_event(bl.migration_event(FINAL), c.converge_timeout)
@@ -255,6 +256,8 @@ def switch_figures(c, rec, a, b, t_cmd, prefix):
     gap, at = bl.max_gap(pre) if len(pre) > 1 else (None, None)
     rec[f'{prefix}stall_before_ms'] = gap
     rec[f'{prefix}stall_before_at_ms'] = (at[0] - t_cmd) * 1000 if at else None
+    if at and prefix == 'mig_' and getattr(c, 'vcpu_series', None):
+        stall_causes(c, rec, pre, at, gap)
     rec[f'{prefix}switch_at_ms'] = (last[0] - t_cmd) * 1000
     post = [h for h in hb if h[0] < first[0] + 1.0]
     rec[f'{prefix}stall_after_ms'] = bl.max_gap(post)[0]
@@ -262,6 +265,22 @@ def switch_figures(c, rec, a, b, t_cmd, prefix):
     rec[f'{prefix}console_attached_before_first_hb_ms'] = \
         (first[0] - attached) * 1000 if attached else None
     return first[0]
+
+
+def stall_causes(c, rec, pre, at, gap):
+    """What the source vCPU thread did during its heartbeat gaps: on a CPU
+    (e.g. stuck in KVM), runnable but waiting for a CPU (host contention),
+    or blocked (a lock or a sleep: the monitor's doing). The largest gap's
+    split, and the most blocked time in any gap over 5 ms (10 ms samples, so
+    each window widens by up to 20 ms)."""
+    rec['mig_stall_vcpu'] = bl.window_split(c.vcpu_series, at[0], at[0] + gap / 1000)
+    blocked = 0.0
+    for a, b in zip(pre, pre[1:]):
+        if b[0] - a[0] > 0.005:
+            w = bl.window_split(c.vcpu_series, a[0], b[0])
+            if w:
+                blocked = max(blocked, min(w['blocked_s'], b[0] - a[0]))
+    rec['mig_blocked_stall_ms'] = blocked * 1000
 
 
 def sweep_timeout(c, slow=1.0):
@@ -424,6 +443,8 @@ FIGURES = [   # label, key, unit, digits
     ('outside gap', 'mig_outside_gap_ms', ' ms', 1),
     ('noise floor', 'noise_floor_ms', ' ms', 1),
     ('largest pre-copy stall', 'mig_stall_before_ms', ' ms', 1),
+    ('  vCPU waiting for a CPU in it', 'mig_stall_wait_ms', ' ms', 0),
+    ('largest vCPU-blocked time in a pre-copy gap', 'mig_blocked_stall_ms', ' ms', 0),
     ('largest stall, 1st s after', 'mig_stall_after_ms', ' ms', 1),
     ('CPU used by the migration, both ends', 'migration_cpu_s', ' s', 2),
     ('dirty rate reached', 'dirty_rate_achieved_mib_s', ' MiB/s', 0),
@@ -457,6 +478,9 @@ def summarize(runs, monitors, cases):
         if r.get('restore_sweeps_ms'):
             r['restore_full_sweep_ms'] = r['restore_sweeps_ms'][-1]
         r['migration_cpu_s'] = cpu_total(r.get('cpu_during_migration'), r.get('vcpu_tid'))
+        if r.get('mig_stall_vcpu'):
+            r['mig_stall_wait_ms'] = min(r['mig_stall_vcpu']['wait_s'] * 1000,
+                                         r['mig_stall_before_ms'])
         r['save_cpu_s'] = cpu_total(r.get('cpu_during_save'))
         r['restore_cpu_s'] = cpu_total(r.get('cpu_during_restore'))
     out = {}
