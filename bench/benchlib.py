@@ -469,7 +469,7 @@ def overhead(pid, ram_mib):
 
 class CpuSampler:
     """Time on CPU and time runnable but waiting for a CPU (schedstat) of
-    every thread of some processes over an interval, sampled every @period
+    every thread of some processes and their children over an interval, sampled every @period
     s (a process that exits keeps its last sample): which thread did the
     work, and how much the host's other load held each thread back."""
 
@@ -482,15 +482,31 @@ class CpuSampler:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
-    def _sample(self):
-        for name, pid in self.pids.items():
+    @staticmethod
+    def _tree(pid):
+        """@pid's threads and those of its descendants (QEMU's exec: URI
+        runs sh and cat: their work is the save's work too)."""
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
             try:
-                tids = os.listdir(f'/proc/{pid}/task')
+                tids = os.listdir(f'/proc/{p}/task')
             except OSError:
                 continue
             for tid in tids:
+                out.append((p, tid))
                 try:
-                    with open(f'/proc/{pid}/task/{tid}/schedstat') as f:
+                    with open(f'/proc/{p}/task/{tid}/children') as f:
+                        todo += [int(c) for c in f.read().split()]
+                except OSError:
+                    pass
+        return out
+
+    def _sample(self):
+        for name, pid in self.pids.items():
+            for p, tid in self._tree(pid):
+                try:
+                    with open(f'/proc/{p}/task/{tid}/schedstat') as f:
                         run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
                 except (OSError, ValueError):
                     continue

@@ -291,7 +291,7 @@ def save_and_restore(c, rec):
     tag, rst_tag = c.tag, f'p{c.k + 1}'
     q = c.qmp(tag)
     path = c.run.path('guest.save')
-    cpu = bl.CpuSampler({'saver': c.procs[tag].pid})
+    cpu = bl.CpuSampler({'saver': c.procs[tag].pid}, period=0.01)
     t0 = bl.now()
     if c.mon.name == 'qemu':
         q.cmd('stop')
