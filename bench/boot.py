@@ -201,10 +201,11 @@ def print_table(summ, monitors, sizes, fill):
             p = summ.get(f'peregrine/{size}', {}).get(key)
             q = summ.get(f'qemu/{size}', {}).get(key)
             print(f'| {label} | {bl.fmt(p, "", d)} | {bl.fmt(q, "", d)} | {bl.ratio(q, p)} |')
+    print()
     for m in monitors:
         lc = summ.get(f'{m}/line_cost')
         if lc:
-            print(f'{m}: one heartbeat line costs {bl.fmt(lc["us_per_line"], " µs", 0)} of CPU '
+            print(f'- {m}: one heartbeat line costs {bl.fmt(lc["us_per_line"], " µs", 0)} of CPU '
                   f'(a {fill} MiB sweep: {lc["sweep_cpu_ms_hb1000"]:.1f} ms of CPU; lines/s '
                   f'with hb=1: {bl.fmt(lc["lines_per_s_hb1"], "", 0)}; user-mode share of its '
                   f'CPU: {bl.fmt(lc["user_share_hb1"], "", 2)} with hb=1, '
