@@ -17,7 +17,8 @@
 #                               check itself is what refuses the file
 #
 # WHERE names a place: header (the vmm_version field), magic, version,
-# definition, ram-data (a byte of a data page: not a hole), ram-table (a
+# definition, definition-key (a letter of the definition's first JSON key,
+# the same place whatever paths the definition holds), ram-data (a byte of a data page: not a hole), ram-table (a
 # RAM image region table), device[:NAME], cpu[:N], vm, end, round, or a
 # byte offset. For truncate: header (inside it), mid-ram, before-end
 # (everything but the END section), after-end (drop whatever follows END,
@@ -155,6 +156,13 @@ def place(f, where):
             return data_page_in_image(f, sec) + PAGE // 2 + 3, sec
         sec, at = first_data_pages(f)
         return at + PAGE // 2 + 3, sec
+    if where == 'definition-key':
+        sec = find(f, 'definition')
+        f.seek(sec.payload)
+        quote = f.read(sec.length).find(b'"')
+        if quote < 0:
+            sys.exit(f'corrupt.py: no JSON key in the definition of {f.name}')
+        return sec.payload + quote + 2, sec     # second letter: "name" -> "naie"
     if where == 'ram-table':
         sec = find(f, 'ram_image')
         return sec.payload + 8 + 9, sec         # region 0's size, bits 8-15

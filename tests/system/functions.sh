@@ -38,7 +38,10 @@ log() {
 
 	printf '%s [%d.%03d s]: %s\n' "$TEST" $((ms / 1000)) $((ms % 1000)) "$*"
 }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# The reason is printed again after the logs are dumped, so that the last
+# lines of a failed test's output (all that CI shows) say why.
+FAIL_REASON=
+fail() { FAIL_REASON=$*; echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "skip: $*"; exit 77; }
 
 # The guests' last words (heartbeats left out), for a failed test's log.
@@ -60,6 +63,7 @@ cleanup() {
 	set +e          # whatever fails here, the processes must still die
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		dump_logs >&2
+		[ -z "$FAIL_REASON" ] || echo "FAIL: $FAIL_REASON" >&2
 	fi
 	for pid in $(jobs -p) "${VMM_PID[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true

@@ -133,7 +133,7 @@ refused empty '(empty|0 bytes)'
 refused missing "cannot open $T/missing.save: No such file or directory"
 
 # Damage behind a valid CRC: the payload's own checks refuse it by name.
-damaged fixed-definition 'definition: ' flip definition --fix-crc
+damaged fixed-definition "definition: field '[a-z_]+': unknown key" flip definition-key --fix-crc
 damaged fixed-device 'serial' flip device:serial --fix-crc
 
 [ ${#PROBLEMS[@]} -eq 0 ] || fail "${#PROBLEMS[@]} damaged file(s) not refused as they should be:
