@@ -216,6 +216,25 @@ static int parse_unix(const char *auth, const char *path, struct pgr_uri *u, cha
 	return u->path ? 0 : -ENOMEM;
 }
 
+/* The remote socket of pgr+ssh://host/PATH: it becomes a word of the
+ * remote shell's command line, so nothing the shell would interpret. */
+static int parse_ssh_path(const char *path, struct pgr_uri *u, char **err, const char *uri)
+{
+	size_t len = strlen(path);
+
+	if (len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return fail(err, uri, "socket path longer than %zu bytes",
+			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	for (const char *c = path; *c; c++)
+		if (!is_alnum(*c) && !strchr("/._+,:@=-", *c))
+			return fail(err, uri, "'%c' in the socket path (allowed: letters, digits, "
+				    "and / . _ + , : @ = -)", *c);
+	if (path[len - 1] == '/')
+		return fail(err, uri, "the socket path '%.64s' ends in '/'", path);
+	u->path = strdup(path);
+	return u->path ? 0 : -ENOMEM;
+}
+
 /* After the scheme: authority (modified in place) and path. */
 static int parse_rest(char *auth, const char *path, struct pgr_uri *u, char **err, const char *uri)
 {
@@ -227,9 +246,11 @@ static int parse_rest(char *auth, const char *path, struct pgr_uri *u, char **er
 		return parse_unix(auth, path, u, err, uri);
 	if (!*auth)
 		return fail(err, uri, "empty host name");
-	if (!remote_path_ok(path))
-		return fail(err, uri, "unexpected path '%.64s' (a remote URI ends in '/')", path);
+	if (!remote_path_ok(path) && u->transport == URI_TCP)
+		return fail(err, uri, "unexpected path '%.64s' (a pgr+tcp:// URI ends in '/')", path);
 	if ((r = parse_authority(auth, u, u->transport == URI_SSH, err, uri)))
+		return r;
+	if (!remote_path_ok(path) && (r = parse_ssh_path(path, u, err, uri)))
 		return r;
 	if (!u->port && u->transport == URI_TCP)
 		u->port = URI_DEFAULT_PORT;
@@ -317,9 +338,10 @@ char *uri_format(const struct pgr_uri *u)
 	else {
 		if (u->port && !(u->transport == URI_TCP && u->port == URI_DEFAULT_PORT))
 			snprintf(port, sizeof(port), ":%d", u->port);
-		r = asprintf(&s, "%s://%s%s%s%s%s%s/", scheme, u->user ? u->user : "",
+		r = asprintf(&s, "%s://%s%s%s%s%s%s%s", scheme, u->user ? u->user : "",
 			     u->user ? "@" : "", v6 ? "[" : "", u->host ? u->host : "",
-			     v6 ? "]" : "", port);
+			     v6 ? "]" : "", port,
+			     u->transport == URI_SSH && u->path ? u->path : "/");
 	}
 	return r < 0 ? NULL : s;
 }
