@@ -37,6 +37,8 @@ enum channel_kind channel_kind_of(const char *uri)
 {
 	if (!strncmp(uri, "tcp:", 4))
 		return CHANNEL_TCP;
+	if (!strncmp(uri, "fd:", 3))
+		return CHANNEL_FD;
 	return strncmp(uri, "unix:", 5) ? CHANNEL_FILE : CHANNEL_UNIX;
 }
 
@@ -183,6 +185,56 @@ int channel_accept(const char *uri, char **err)
 		unlink(uri + 5);
 	tune_socket(fd, channel_kind_of(uri) == CHANNEL_TCP);
 	return fd;
+}
+
+static const char *not_stream(int fd, int *family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return "not open";
+	if (!S_ISSOCK(st.st_mode))
+		return S_ISREG(st.st_mode) ? "a regular file" : S_ISCHR(st.st_mode) ?
+		       "a character device" : S_ISFIFO(st.st_mode) ? "a pipe" : "not a socket";
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
+		return "not SOCK_STREAM";
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return "no address";
+	*family = ss.ss_family;
+	if (*family != AF_INET && *family != AF_INET6 && *family != AF_UNIX)
+		return "not AF_INET, AF_INET6 or AF_UNIX";
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return "not connected";
+	return NULL;
+}
+
+int channel_adopt(int fd, char **err)
+{
+	int family = AF_UNSPEC, fl;
+	const char *why = not_stream(fd, &family);
+
+	if (why) {
+		if (asprintf(err, "not an open stream socket (%s)", why) < 0)
+			*err = NULL;
+		return -ENOTSOCK;
+	}
+	/* Shared with the sender's copy, which may have been non-blocking. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int r = -errno;
+
+		if (asprintf(err, "cannot set its flags: %s", strerror(-r)) < 0)
+			*err = NULL;
+		return r;
+	}
+	tune_socket(fd, family != AF_UNIX);
+	return 0;
 }
 
 int channel_open_file(const char *uri, char **err)

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum channel_kind { CHANNEL_FILE, CHANNEL_TCP, CHANNEL_UNIX };
+enum channel_kind { CHANNEL_FILE, CHANNEL_TCP, CHANNEL_UNIX, CHANNEL_FD };
 
 enum commit_frame { COMMIT_ACK = 1, COMMIT_NACK, COMMIT_GO, COMMIT_DONE };
 
@@ -30,6 +30,13 @@ int channel_file_commit(int fd, const char *tmp_path, const char *uri, char **er
 /* Destination side: open file: for reading, or listen and accept one peer. */
 int channel_accept(const char *uri, char **err);
 int channel_open_file(const char *uri, char **err);
+/* Either side, fd: — a stream socket somebody else connected (pgrd, over
+ * TCP or a socketpair ssh carries): checked to be an open, connected
+ * SOCK_STREAM socket of AF_INET, AF_INET6 or AF_UNIX, made blocking and
+ * close-on-exec, and tuned as channel_connect tunes its own. 0, or -errno
+ * with *err saying why ("not an open stream socket (...)"); the caller
+ * owns @fd either way. */
+int channel_adopt(int fd, char **err);
 
 int commit_send(int fd, enum commit_frame kind, const char *text);
 /* Wait up to @timeout_ms for a frame: kind, or -errno (-ETIMEDOUT, -EPIPE,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * incoming: the destination side of save/restore and live migration.
- * prepare() runs before the VM exists: it opens the file or accepts the
- * source's connection and reads the header and the definition, which is
+ * prepare() runs before the VM exists: it opens the file, accepts the
+ * source's connection or takes over the one pgrd handed in (fd:N), and reads the header and the definition, which is
  * all the monitor needs to build the VM. start() loads the rest on a
  * thread: RAM (mapped from a save file, or written from RAM_PAGES), then
  * devices, vCPUs and the clock; nothing runs until every section checked
@@ -73,6 +73,20 @@ static int read_definition(struct incoming *in, struct vm_config *cfg)
 	return devstate_read_definition(in->r, cfg);
 }
 
+/* fd:N — the inherited socket pgrd connected; ours from here on. */
+static int adopt_fd(const char *uri, char **err)
+{
+	int fd = migration_fd_number(uri), r;
+
+	if (fd < 0)
+		return asprintf(err, "expected fd:N, the number of an inherited socket"), -EINVAL;
+	r = channel_adopt(fd, err);
+	if (r < 0)
+		return r;
+	pr_info("migration stream on %s", uri);
+	return fd;
+}
+
 struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *uri, char **err)
 {
 	struct incoming *in = calloc(1, sizeof(*in));
@@ -82,7 +96,8 @@ struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *u
 		return NULL;
 	in->uri = strdup(uri);
 	in->is_file = channel_kind_of(uri) == CHANNEL_FILE;
-	in->fd = in->is_file ? channel_open_file(uri, err) : channel_accept(uri, err);
+	in->fd = in->is_file ? channel_open_file(uri, err) :
+		 channel_kind_of(uri) == CHANNEL_FD ? adopt_fd(uri, err) : channel_accept(uri, err);
 	if (in->fd < 0) {
 		migration_incoming_free(in);
 		return NULL;

@@ -16,10 +16,18 @@ struct vm;
 struct vm_config;
 struct incoming;
 
-/* Check a migration URI's syntax: file:PATH, tcp:HOST:PORT, unix:PATH. */
+#define MIGRATION_FD_NAME_MAX 63
+
+/* Check a migration URI's syntax: file:PATH, tcp:HOST:PORT, unix:PATH,
+ * fd:NAME (NAME: 1-63 of letters, digits, '.', '_', '-'; all digits is
+ * an fd number for --incoming). */
 int migration_check_uri(const char *uri, char **err);
+/* fd:NAME's rule for NAME (also getfd's for fdname). */
+bool migration_fd_name_ok(const char *name);
+/* N of "fd:N" (decimal), or -1 when @uri is not of that form. */
+int migration_fd_number(const char *uri);
 /* Incoming, before the VM exists: open @uri (accepting the source's
- * connection for tcp:/unix:), read the stream header and the definition into
+ * connection for tcp:/unix:, taking over inherited fd N for fd:N), read the stream header and the definition into
  * @cfg. NULL with *err on failure. */
 struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *uri, char **err);
 /* Incoming, once the VM is built: load the rest on a thread, then resume

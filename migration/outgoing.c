@@ -393,7 +393,8 @@ static int do_live(struct migration *m)
 	uint8_t uuid[16];
 	int r;
 
-	m->fd = channel_connect(m->uri, CONNECT_TIMEOUT_MS, &err);
+	if (m->fd < 0)     /* fd: gave us the socket already (qmp_migrate) */
+		m->fd = channel_connect(m->uri, CONNECT_TIMEOUT_MS, &err);
 	if (m->fd < 0) {
 		set_error(m, "%s", err ? err : "cannot connect");
 		free(err);
@@ -472,6 +473,28 @@ static void *migration_thread(void *arg)
 
 /* ---- API ---- */
 
+/* fd:NAME: the socket getfd named, ours from here on (closed when the
+ * migration ends, whatever the outcome). */
+static int take_fd(struct vm *vm, const char *name, const char **cls, char **desc)
+{
+	int fd = vm->api ? api_take_fd(vm->api, name) : -ENOENT;
+	char *err = NULL;
+
+	if (fd < 0) {
+		api_error(cls, desc, "GenericError",
+			  "migrate: no file descriptor named '%s' (send it with getfd)", name);
+		return -ENOENT;
+	}
+	if (channel_adopt(fd, &err) < 0) {
+		api_error(cls, desc, "GenericError", "migrate: file descriptor '%s': %s", name,
+			  err ? err : "unusable");
+		free(err);
+		close(fd);
+		return -ENOTSOCK;
+	}
+	return fd;
+}
+
 json_t *qmp_migrate(struct vm *vm, json_t *args, const char **cls, char **desc)
 {
 	struct migration *m = mig_of(vm);
@@ -493,16 +516,18 @@ json_t *qmp_migrate(struct vm *vm, json_t *args, const char **cls, char **desc)
 	if (s != VM_RUNNING && s != VM_PAUSED)
 		return api_error(cls, desc, "GenericError", "cannot migrate a VM that is %s",
 				 vm_state_names[s]);
+	if (json_is_true(json_object_get(args, "checkpoint")) && channel_kind_of(uri) != CHANNEL_FILE)
+		return api_error(cls, desc, "GenericError", "'checkpoint' applies to file: URIs only");
 	if (m->thread_live) {
 		pthread_join(m->thread, NULL);
 		m->thread_live = false;
 	}
+	if (channel_kind_of(uri) == CHANNEL_FD && (m->fd = take_fd(vm, uri + 3, cls, desc)) < 0)
+		return NULL;
 	free(m->uri);
 	m->uri = strdup(uri);
 	m->is_file = channel_kind_of(uri) == CHANNEL_FILE;
 	m->checkpoint = json_is_true(json_object_get(args, "checkpoint"));
-	if (m->checkpoint && !m->is_file)
-		return api_error(cls, desc, "GenericError", "'checkpoint' applies to file: URIs only");
 	m->cancel = false;
 	m->error[0] = 0;
 	m->conv = (struct converge_state){ 0 };
@@ -511,6 +536,9 @@ json_t *qmp_migrate(struct vm *vm, json_t *args, const char **cls, char **desc)
 	m->rounds = m->bytes = m->data_pages = m->zero_pages = m->remaining_pages = 0;
 	set_status(m, MIG_SETUP);
 	if (pthread_create(&m->thread, NULL, migration_thread, m) != 0) {
+		if (m->fd >= 0)
+			close(m->fd);
+		m->fd = -1;
 		set_status(m, MIG_FAILED);
 		return api_error(cls, desc, "GenericError", "cannot start the migration thread");
 	}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * api-commands: the table of API commands and their handlers — the VM's
- * run control and queries. Migration commands live in migration/ and are
+ * run control and queries, and naming the file descriptors clients send
+ * (getfd, closefd; the fds themselves are api.c's). Migration commands live in migration/ and are
  * listed here so the whole protocol reads in one table (docs/api.md).
  */
 #include "vmm/api.h"
@@ -16,7 +17,10 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static json_t *cmd_capabilities(struct vm *vm, json_t *args, const char **cls, char **desc)
 {
@@ -118,6 +122,43 @@ static json_t *cmd_query_net(struct vm *vm, json_t *args, const char **cls, char
 	return list;
 }
 
+/* getfd: name the fd sent (SCM_RIGHTS) with this request; the fd is used
+ * up even when the request fails, so fds and requests stay in step. */
+static json_t *cmd_getfd(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	struct api *api = vm ? vm->api : NULL;
+	const char *name = json_string_value(json_object_get(args, "fdname"));
+	int fd = api_claim_fd(api), r;
+
+	if (fd < 0)
+		return api_error(cls, desc, "GenericError",
+				 "getfd: no file descriptor received with the command");
+	if (!name || !migration_fd_name_ok(name)) {
+		close(fd);
+		return api_error(cls, desc, "GenericError", "getfd: 'fdname' must be 1-%d letters, "
+				 "digits, '.', '_' or '-'", MIGRATION_FD_NAME_MAX);
+	}
+	r = api_name_fd(api, name, fd);
+	if (r < 0) {
+		close(fd);
+		return api_error(cls, desc, "GenericError", "getfd: %s", r == -ENOSPC ?
+				 "16 file descriptors are named already (closefd one)" : strerror(-r));
+	}
+	return json_object();
+}
+
+static json_t *cmd_closefd(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	const char *name = json_string_value(json_object_get(args, "fdname"));
+
+	if (!name)
+		return api_error(cls, desc, "GenericError", "closefd: 'fdname' (string) is required");
+	if (api_close_fd(vm ? vm->api : NULL, name) < 0)
+		return api_error(cls, desc, "GenericError", "closefd: no file descriptor named '%s'",
+				 name);
+	return json_object();
+}
+
 const struct api_command api_commands[] = {
 	{ "qmp_capabilities", cmd_capabilities },
 	{ "query-status", cmd_query_status },
@@ -132,6 +173,8 @@ const struct api_command api_commands[] = {
 	{ "query-memory-size-summary", cmd_query_memory },
 	{ "query-block", cmd_query_block },
 	{ "query-net", cmd_query_net },
+	{ "getfd", cmd_getfd },
+	{ "closefd", cmd_closefd },
 	MIGRATION_API_COMMANDS
 	{ NULL, NULL },
 };

@@ -5,6 +5,12 @@
  * go out in request order; a client that stops reading while more than
  * API_MAX_OUT bytes wait for it is disconnected rather than let it stall
  * the monitor.
+ *
+ * File descriptors (SCM_RIGHTS, as QMP's getfd takes them): each client
+ * has a queue of those it sent, in arrival order; getfd names the oldest,
+ * and named ones belong to the monitor (at most API_MAX_FDS) until
+ * closefd or a taker (migrate fd:NAME) claims them. A connection's
+ * unclaimed fds are closed with it.
  */
 #include "vmm/api.h"
 
@@ -28,6 +34,8 @@
 #define API_MAX_CLIENTS 16
 #define API_MAX_LINE    (1 << 20)
 #define API_MAX_OUT     (4 << 20)
+#define API_MAX_FDS     16      /* named, per monitor; queued, per client */
+#define API_FD_NAME_MAX 63
 
 struct client {
 	struct api *api;
@@ -36,6 +44,13 @@ struct client {
 	size_t in_len;
 	char *out;
 	size_t out_len;
+	int fds[API_MAX_FDS];    /* received, not yet claimed by getfd: oldest first */
+	int nfds;
+};
+
+struct named_fd {
+	char name[API_FD_NAME_MAX + 1];
+	int fd;                  /* -1: slot free */
 };
 
 struct api {
@@ -44,6 +59,8 @@ struct api {
 	int listen_fd;
 	char *path;
 	struct client clients[API_MAX_CLIENTS];
+	struct client *current;  /* whose request is being dispatched */
+	struct named_fd named[API_MAX_FDS];
 };
 
 json_t *api_error(const char **err_class, char **err_desc, const char *cls, const char *fmt, ...)
@@ -118,6 +135,8 @@ static void client_close(struct api *api, struct client *c)
 {
 	loop_del(api->loop, c->fd);
 	close(c->fd);
+	for (int i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
@@ -173,13 +192,76 @@ static void client_lines(struct api *api, struct client *c)
 	while (c->fd >= 0 && (nl = memchr(c->in, '\n', c->in_len))) {
 		size_t len = nl - c->in;
 
-		if (len)
+		if (len) {
+			api->current = c;
 			client_send(api, c, api_dispatch(api->vm, c->in, len));
+			api->current = NULL;
+		}
 		if (c->fd < 0)
 			return;
 		memmove(c->in, nl + 1, c->in_len - len - 1);
 		c->in_len -= len + 1;
 	}
+}
+
+/* Queue the fds that came with the bytes just read; false if some had to
+ * be refused (the control buffer truncated them, or the queue is full). */
+static bool client_take_fds(struct client *c, struct msghdr *msg)
+{
+	bool ok = !(msg->msg_flags & MSG_CTRUNC);
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		size_t n;
+		int fd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->nfds < API_MAX_FDS) {
+				c->fds[c->nfds++] = fd;
+			} else {
+				close(fd);
+				ok = false;
+			}
+		}
+	}
+	return ok;
+}
+
+/* A client that sends more fds than it claims: say why and hang up (which
+ * closes every fd it sent and nobody claimed). */
+static void client_refuse_fds(struct api *api, struct client *c)
+{
+	char desc[128];
+
+	pr_warn("a client sent more than %d unclaimed file descriptors: disconnected",
+		API_MAX_FDS);
+	snprintf(desc, sizeof(desc), "too many file descriptors (at most %d unclaimed by getfd): "
+		 "all closed", API_MAX_FDS);
+	client_send(api, c, error_reply("GenericError", desc, NULL));
+	if (c->fd >= 0)
+		client_close(api, c);
+}
+
+static ssize_t client_recv(struct api *api, struct client *c)
+{
+	union {
+		char buf[CMSG_SPACE(API_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { c->in + c->in_len, API_MAX_LINE - c->in_len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n >= 0 && (msg.msg_controllen || (msg.msg_flags & MSG_CTRUNC)) &&
+	    !client_take_fds(c, &msg)) {
+		client_refuse_fds(api, c);
+		return -1;
+	}
+	return n;
 }
 
 static void client_ready(void *opaque, uint32_t events)
@@ -192,7 +274,9 @@ static void client_ready(void *opaque, uint32_t events)
 		client_flush(api, c);
 	if (c->fd < 0 || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	n = recv(c->fd, c->in + c->in_len, API_MAX_LINE - c->in_len, MSG_DONTWAIT);
+	n = client_recv(api, c);
+	if (c->fd < 0)
+		return;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -249,6 +333,70 @@ void api_emit_event(struct api *api, const char *event, json_t *data)
 	json_decref(data);
 }
 
+/* ---- file descriptors ---- */
+
+int api_claim_fd(struct api *api)
+{
+	struct client *c = api ? api->current : NULL;
+	int fd;
+
+	if (!c || !c->nfds)
+		return -ENOENT;
+	fd = c->fds[0];
+	memmove(c->fds, c->fds + 1, (size_t)(c->nfds - 1) * sizeof(int));
+	c->nfds--;
+	return fd;
+}
+
+static struct named_fd *find_named(struct api *api, const char *name)
+{
+	for (int i = 0; i < API_MAX_FDS; i++)
+		if (api->named[i].fd >= 0 && !strcmp(api->named[i].name, name))
+			return &api->named[i];
+	return NULL;
+}
+
+int api_name_fd(struct api *api, const char *name, int fd)
+{
+	struct named_fd *slot = find_named(api, name);
+
+	if (strlen(name) > API_FD_NAME_MAX)
+		return -ENAMETOOLONG;
+	for (int i = 0; i < API_MAX_FDS && !slot; i++)
+		if (api->named[i].fd < 0)
+			slot = &api->named[i];
+	if (!slot)
+		return -ENOSPC;
+	if (slot->fd >= 0)
+		close(slot->fd);
+	snprintf(slot->name, sizeof(slot->name), "%s", name);
+	slot->fd = fd;
+	pr_debug("file descriptor %d named '%s'", fd, name);
+	return 0;
+}
+
+int api_take_fd(struct api *api, const char *name)
+{
+	struct named_fd *slot = api ? find_named(api, name) : NULL;
+	int fd;
+
+	if (!slot)
+		return -ENOENT;
+	fd = slot->fd;
+	slot->fd = -1;
+	return fd;
+}
+
+int api_close_fd(struct api *api, const char *name)
+{
+	int fd = api_take_fd(api, name);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 /* A socket file left by a monitor that died is replaced; a live one is not. */
 static int claim_path(const char *path, struct sockaddr_un *sa)
 {
@@ -290,6 +438,8 @@ struct api *api_new(struct vm *vm, struct loop *loop, const char *path, char **e
 	api->path = strdup(path);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		api->clients[i].fd = -1;
+	for (int i = 0; i < API_MAX_FDS; i++)
+		api->named[i].fd = -1;
 	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (api->listen_fd < 0 || bind(api->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(api->listen_fd, 8) < 0 ||
@@ -312,6 +462,9 @@ void api_free(struct api *api)
 			if (api->clients[i].fd >= 0)
 				client_close(api, &api->clients[i]);
 		}
+	for (int i = 0; i < API_MAX_FDS; i++)
+		if (api->named[i].fd >= 0)
+			close(api->named[i].fd);
 	if (api->listen_fd >= 0) {
 		loop_del(api->loop, api->listen_fd);
 		close(api->listen_fd);

@@ -12,6 +12,7 @@
 #include "devices/serial.h"
 #include "devices/virtio-net.h"
 #include "devices/virtio-pci.h"
+#include "migration/channel.h"
 #include "migration/migration.h"
 #include "vmm/api.h"
 #include "vmm/cpuid.h"
@@ -67,7 +68,8 @@ static const char usage[] =
 "                         a virtio-net NIC on a tap (created if missing; joins\n"
 "                         BR when given; repeatable; with --incoming: this host's tap)\n"
 "  --incoming URI         wait for the VM's state instead of booting:\n"
-"                         file:PATH, tcp:HOST:PORT, unix:PATH\n"
+"                         file:PATH, tcp:HOST:PORT, unix:PATH, or fd:N (an\n"
+"                         inherited, already connected stream socket)\n"
 "  --shutdown-timeout S   on SIGTERM, seconds the guest gets to power off (5)\n"
 "  --debug LIST           debug logs for subsystems (kvm,vcpu,api,...,all)\n"
 "  --log-file PATH        log there instead of stderr\n"
@@ -222,6 +224,20 @@ static void parse_net(struct vm_config *c, const char *v)
 	c->nnets++;
 }
 
+/* fd:N is refused here, before anything else is set up, unless N is an
+ * open, connected stream socket (what pgrd hands over). */
+static void check_incoming_fd(const char *v)
+{
+	int fd = migration_fd_number(v);
+	char flag[32], *err = NULL;
+
+	if (fd < 0)
+		bad("--incoming", "'%s': expected fd:N, the number of an inherited socket", v);
+	snprintf(flag, sizeof(flag), "--incoming %s", v);
+	if (channel_adopt(fd, &err) < 0)
+		bad(flag, "%s", err ? err : "not an open stream socket");
+}
+
 static void parse_file(const char *flag, char **dst, const char *v)
 {
 	if (access(v, R_OK) < 0)
@@ -291,6 +307,8 @@ static void parse_one(struct args *a, int opt, const char *v)
 	case OPT_INCOMING:
 		if (migration_check_uri(v, &err) < 0)
 			bad("--incoming", "%s", err);
+		if (channel_kind_of(v) == CHANNEL_FD)
+			check_incoming_fd(v);
 		a->incoming = v;
 		break;
 	case OPT_SHUTDOWN_TIMEOUT: {
