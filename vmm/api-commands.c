@@ -14,6 +14,7 @@
 #include "devices/virtio-net.h"
 #include "migration/migration.h"
 #include "vmm/control.h"
+#include "vmm/cpuid.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -122,6 +123,25 @@ static json_t *cmd_query_net(struct vm *vm, json_t *args, const char **cls, char
 	return list;
 }
 
+/* What the guest's CPUID says it has (as set on its vCPUs: at boot, this
+ * host's offer under --cpu; after an incoming migration, the source's). */
+static json_t *cmd_query_cpu_features(struct vm *vm, json_t *args, const char **cls, char **desc)
+{
+	const char *names[CPUID_MAX_FEATURES];
+	enum vm_state s = vm_get_state(vm);
+	json_t *list;
+	size_t n;
+
+	if (s == VM_INMIGRATE)   /* the incoming thread may be setting the CPUID */
+		return api_error(cls, desc, "GenericError", "the VM is %s: its CPUID is not known yet",
+				 vm_state_names[s]);
+	n = cpuid_features(vm->vcpus[0]->cpuid, names);
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_string(names[i]));
+	return json_pack("{s:o}", "features", list);
+}
+
 /* getfd: name the fd sent (SCM_RIGHTS) with this request; the fd is used
  * up even when the request fails, so fds and requests stay in step. */
 static json_t *cmd_getfd(struct vm *vm, json_t *args, const char **cls, char **desc)
@@ -173,6 +193,7 @@ const struct api_command api_commands[] = {
 	{ "query-memory-size-summary", cmd_query_memory },
 	{ "query-block", cmd_query_block },
 	{ "query-net", cmd_query_net },
+	{ "query-cpu-features", cmd_query_cpu_features },
 	{ "getfd", cmd_getfd },
 	{ "closefd", cmd_closefd },
 	MIGRATION_API_COMMANDS

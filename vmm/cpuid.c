@@ -59,6 +59,8 @@ static const struct feature features[] = {
 
 #define NFEATURES (sizeof(features) / sizeof(features[0]))
 
+_Static_assert(NFEATURES <= CPUID_MAX_FEATURES, "raise CPUID_MAX_FEATURES");
+
 const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
 {
 	for (uint32_t i = 0; i < c->nent; i++)
@@ -122,6 +124,22 @@ int cpuid_check_spec(const char *spec, char **err)
 int cpuid_apply_spec(struct kvm_cpuid2 *c, const char *spec, char **err)
 {
 	return walk_spec(spec, c, err);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t cpuid_features(const struct kvm_cpuid2 *c, const char *names[CPUID_MAX_FEATURES])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NFEATURES; i++)
+		if (has(c, &features[i]))
+			names[n++] = features[i].name;
+	qsort(names, n, sizeof(names[0]), by_name);
+	return n;
 }
 
 int cpuid_missing(const struct kvm_cpuid2 *guest, const struct kvm_cpuid2 *host,

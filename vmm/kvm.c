@@ -58,23 +58,47 @@ static int check_caps(struct kvm *kvm)
 	return 0;
 }
 
-static int load_cpuid(struct kvm *kvm)
+static struct kvm_cpuid2 *supported_cpuid(int sys_fd)
 {
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
 				      CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
 
 	if (!c)
-		return -ENOMEM;
+		return NULL;
 	c->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(kvm->sys_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-		int err = -errno;
+	if (ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+		int err = errno;
 
 		pr_err("KVM_GET_SUPPORTED_CPUID: %m");
 		free(c);
-		return err;
+		errno = err;
+		return NULL;
 	}
-	kvm->cpuid = c;
-	return 0;
+	return c;
+}
+
+static int load_cpuid(struct kvm *kvm)
+{
+	kvm->cpuid = supported_cpuid(kvm->sys_fd);
+	return kvm->cpuid ? 0 : -errno;
+}
+
+struct kvm_cpuid2 *kvm_supported_cpuid(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), err;
+	struct kvm_cpuid2 *c;
+
+	if (fd < 0) {
+		err = errno;
+		pr_err("cannot open /dev/kvm: %m");
+		errno = err;
+		return NULL;
+	}
+	c = supported_cpuid(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return c;
 }
 
 static int create_vm(struct kvm *kvm)

@@ -27,6 +27,9 @@ struct kvm {
 int kvm_open(struct kvm *kvm);
 void kvm_close(struct kvm *kvm);
 int kvm_check_cap(struct kvm *kvm, long cap);
+/* KVM's supported CPUID, without creating a VM (caller frees); NULL with
+ * errno set and the error logged. */
+struct kvm_cpuid2 *kvm_supported_cpuid(void);
 /* CPUID table for vCPU @index of @ncpus (caller frees). */
 struct kvm_cpuid2 *kvm_vcpu_cpuid(struct kvm *kvm, int index, int ncpus);
 /* Probe which MSRs of KVM's list can be read on @vcpu_fd; fills kvm->msrs. */

@@ -36,6 +36,7 @@ struct args {
 	const char *api_socket;
 	const char *incoming;
 	bool paused;
+	bool print_cpu_features;
 	unsigned int shutdown_timeout;
 	struct incoming *in;   /* an incoming stream, header and definition read */
 };
@@ -55,6 +56,9 @@ static const char usage[] =
 "  --cpus N               vCPUs, 1..64 (default 1)\n"
 "  --cpu host[,-FEATURE...]  the host's CPU features minus those named, e.g.\n"
 "                         host,-cx16,-xsave (default: host)\n"
+"  --print-cpu-features   print the CPU features a guest started with this\n"
+"                         --cpu gets on this host, one name per line, sorted\n"
+"                         (the names -FEATURE takes), and exit; no VM is made\n"
 "Host:\n"
 "  --serial SPEC          COM1 backend: stdio (default), file:PATH, unix:PATH,\n"
 "                         pty, null\n"
@@ -248,7 +252,8 @@ static void parse_file(const char *flag, char **dst, const char *v)
 
 enum { OPT_NAME = 256, OPT_UUID, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY,
        OPT_CPUS, OPT_SERIAL, OPT_API, OPT_PAUSED, OPT_NOREBOOT, OPT_INCOMING,
-       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_NET, OPT_CPU, OPT_DEBUG, OPT_LOGFILE, OPT_HELP, OPT_VERSION };
+       OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_NET, OPT_CPU, OPT_PRINT_CPU, OPT_DEBUG, OPT_LOGFILE,
+       OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -266,6 +271,7 @@ static const struct option options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "print-cpu-features", no_argument, NULL, OPT_PRINT_CPU },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "debug", required_argument, NULL, OPT_DEBUG },
 	{ "log-file", required_argument, NULL, OPT_LOGFILE },
@@ -302,6 +308,7 @@ static void parse_one(struct args *a, int opt, const char *v)
 			bad("--cpu", "%s", err);
 		a->opts.cpu = v;
 		break;
+	case OPT_PRINT_CPU: a->print_cpu_features = true; break;
 	case OPT_PAUSED: a->paused = true; break;
 	case OPT_NOREBOOT: a->opts.no_reboot = true; break;
 	case OPT_INCOMING:
@@ -359,7 +366,7 @@ static void parse_args(struct args *a, int argc, char **argv)
 		memcpy(a->cfg.nets, a->local.nets, sizeof(a->cfg.nets));
 		a->local.nnets = 0;
 	}
-	if (!a->incoming && !a->cfg.kernel)
+	if (!a->incoming && !a->cfg.kernel && !a->print_cpu_features)
 		bad("--kernel", "%s", "required (or --incoming to receive a VM)");
 }
 
@@ -404,6 +411,32 @@ static int apply_local(struct vm_config *cfg, struct vm_config *local, char **er
 		local->disks[i].path = NULL;
 	}
 	return 0;
+}
+
+/* --print-cpu-features: what vm_new would show a guest's vCPUs, by name. */
+static int print_cpu_features(const char *spec)
+{
+	const char *names[CPUID_MAX_FEATURES];
+	struct kvm_cpuid2 *c = kvm_supported_cpuid();
+	char *err = NULL;
+	size_t n;
+
+	if (!c) {
+		fprintf(stderr, "pgr-vmm: --print-cpu-features: cannot read KVM's CPUID: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (spec && cpuid_apply_spec(c, spec, &err) < 0) {
+		fprintf(stderr, "pgr-vmm: --cpu: %s\n", err ? err : "bad spec");
+		free(err);
+		free(c);
+		return 2;
+	}
+	n = cpuid_features(c, names);
+	for (size_t i = 0; i < n; i++)
+		puts(names[i]);
+	free(c);
+	return fflush(stdout) ? 1 : 0;
 }
 
 static int run(struct args *a, struct vm *vm)
@@ -474,6 +507,12 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	parse_args(&a, argc, argv);
+	if (a.print_cpu_features) {
+		status = print_cpu_features(a.opts.cpu);
+		vmconfig_clear(&a.cfg);
+		vmconfig_clear(&a.local);
+		return status;
+	}
 	log_init("pgr-vmm", a.cfg.name);
 	if (a.incoming) {
 		a.in = migration_incoming_prepare(&a.cfg, a.incoming, &err);

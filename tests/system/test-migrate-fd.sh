@@ -12,7 +12,10 @@
 # fd:unknown and fd:NAME naming /dev/null (the source runs on each time),
 # --incoming fd:99 (not open) and fd:0 on /dev/null (exit 2, one clear
 # line); fds that no getfd claims are closed with their connection, and a
-# reused name replaces (closes) the old fd.
+# reused name replaces (closes) the old fd. CPU features: --print-cpu-features
+# lists fpu and sse2, and without cx16 under --cpu host,-cx16; the guest,
+# started with that --cpu, reports the same list with query-cpu-features —
+# and still does on the monitors it moves to, which have no --cpu.
 set -euo pipefail
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/migration-lib.sh"
@@ -89,8 +92,35 @@ rc=0
 "$VMM" --incoming fd:x 2>"$T/fdx.err" || rc=$?
 [ $rc -eq 2 ] && grep -q "expected fd:N" "$T/fdx.err" || fail "--incoming fd:x: $(cat "$T/fdx.err")"
 
-log "boot a guest dirtying 100 MiB/s"
-guest_boot a 1 "fill=128 rate=100"
+log "--print-cpu-features"
+"$VMM" --print-cpu-features >"$T/cpu-host" || fail "--print-cpu-features: exit $?"
+"$VMM" --cpu host,-cx16,-sse4_2 --print-cpu-features >"$T/cpu-masked" ||
+	fail "--cpu host,-cx16,-sse4_2 --print-cpu-features: exit $?"
+for f in fpu sse2 cx16; do
+	grep -qx "$f" "$T/cpu-host" || fail "--print-cpu-features lacks $f: $(tr '\n' ' ' <"$T/cpu-host")"
+done
+sort -c "$T/cpu-host" || fail "--print-cpu-features is not sorted"
+grep -qxE 'cx16|sse4_2' "$T/cpu-masked" && fail "--cpu host,-cx16,-sse4_2 still lists cx16 or sse4_2"
+[ "$(grep -vxE 'cx16|sse4_2' "$T/cpu-host")" = "$(cat "$T/cpu-masked")" ] ||
+	fail "-cx16,-sse4_2 took away more than cx16 and sse4_2: $(diff "$T/cpu-host" "$T/cpu-masked")"
+rc=0
+"$VMM" --cpu host,-nosuch --print-cpu-features 2>"$T/cpu-bad.err" || rc=$?
+[ $rc -eq 2 ] && grep -q "'-nosuch'" "$T/cpu-bad.err" || fail "--cpu host,-nosuch: exit $rc"
+"$VMM" --cpu host,-cx16 --print-cpu-features >"$T/cpu-guest"
+
+# guest_cpu NAME: monitor NAME's query-cpu-features is $T/cpu-guest's list.
+guest_cpu() {
+	local got
+
+	got=$(qmp "$T/$1.sock" '{"execute":"query-cpu-features"}' return.features |
+		"$PYTHON" -c 'import json, sys; print("\n".join(json.load(sys.stdin)))')
+	[ "$got" = "$(cat "$T/cpu-guest")" ] ||
+		fail "$1: query-cpu-features differs from --cpu host,-cx16 --print-cpu-features: $got"
+}
+
+log "boot a guest (--cpu host,-cx16) dirtying 100 MiB/s"
+guest_boot a 1 "fill=128 rate=100" --cpu host,-cx16
+guest_cpu a
 
 log "getfd and closefd refusals; the source runs on"
 expect "$(send a '{"execute":"getfd","arguments":{"fdname":"migration"},"id":1}')" \
@@ -124,10 +154,12 @@ expect "$(send a '{"execute":"closefd","arguments":{"fdname":"x"}}')" '{"return"
 log "a -> b over TCP (--incoming fd:3, migrate fd:migration)"
 fd_dest a b
 move a b
+guest_cpu b
 
 log "b -> c over a unix socketpair"
 fd_dest b c --unix
 move b c
+guest_cpu c
 
 qmp "$T/c.sock" '{"execute":"quit"}' >/dev/null
 expect_exit c 0 10
