@@ -16,6 +16,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev               # fuzzing (libFuzzer)
 	qemu-system-x86                        # benchmarks and cross-checks
 	python3 socat iproute2 tcpdump procps  # system tests (pgrep, ps), demo
+	util-linux iputils-ping                # multi-host tests: nsenter, unshare, ping
+	openssh-server openssh-client          # multi-host tests: pgr+ssh:// through a test sshd
 	lz4 xz-utils zstd binutils             # fetch-linux.sh: unpack a stock kernel
 	valgrind
 )
