@@ -4,6 +4,12 @@
  * disk images): a device never switches on the backend's type. Only the
  * raw file backend exists now (block/file.c); NBD and iSCSI come next.
  * Calls are synchronous; errors are negative errno values.
+ *
+ * Cache modes (docs/block.md): none and writeback complete a write when
+ * the backend has it and make it durable only on a flush. writethrough
+ * puts writes in the host's page cache too, but a write is not complete
+ * until a blk_sync covers it: the caller (devices/virtio-blk.c) does one
+ * sync for a whole batch and posts the batch's completions after it.
  */
 #ifndef PGR_BLOCK_BLK_H
 #define PGR_BLOCK_BLK_H
@@ -35,6 +41,7 @@ struct blk {
 	int fd;
 	/* counters for query-block */
 	uint64_t rd_bytes, wr_bytes, rd_ops, wr_ops, flush_ops, errors;
+	uint64_t sync_ops;     /* blk_sync calls (writethrough batches) */
 };
 
 /* Open the disk of @cfg; NULL with *err (one line naming the path). */
@@ -45,5 +52,16 @@ int blk_pwritev(struct blk *b, const struct iovec *iov, int n, uint64_t off);
 int blk_flush(struct blk *b);
 int blk_discard(struct blk *b, uint64_t off, uint64_t len);
 int blk_write_zeroes(struct blk *b, uint64_t off, uint64_t len);
+/*
+ * Must a write, discard, write-zeroes or flush wait for a blk_sync before
+ * its completion is reported (cache=writethrough on a writable disk)?
+ */
+bool blk_sync_before_complete(const struct blk *b);
+/*
+ * One fdatasync covering @covered requests carried out since the last
+ * sync, @flushes of them flush requests (counted as flushes). On failure
+ * every covered request counts as failed: the caller fails them all.
+ */
+int blk_sync(struct blk *b, unsigned covered, unsigned flushes);
 
 #endif

@@ -2,7 +2,9 @@
 /*
  * block/file: a raw image file or block device. cache=none opens with
  * O_DIRECT (requests whose buffers are not 512-byte aligned go through a
- * bounce buffer), writethrough with O_DSYNC, writeback plain. Discard
+ * bounce buffer), writeback and writethrough plain: writethrough is not
+ * O_DSYNC (one sync per write, 26-34 MiB/s) but one fdatasync per batch of
+ * writes, blk_sync, which the device calls before it completes them. Discard
  * punches holes; write-zeroes uses FALLOC_FL_ZERO_RANGE or falls back to
  * writing zeros. Also the blk_* wrappers that count and dispatch.
  */
@@ -181,8 +183,6 @@ struct blk *blk_open(const struct vm_disk_cfg *cfg, char **err)
 		return NULL;
 	if (cfg->cache == DISK_CACHE_NONE)
 		flags |= O_DIRECT;
-	else if (cfg->cache == DISK_CACHE_WRITETHROUGH)
-		flags |= O_DSYNC;
 	b->ops = &file_ops;
 	b->path = strdup(cfg->path);
 	b->readonly = cfg->readonly;
@@ -246,6 +246,23 @@ int blk_flush(struct blk *b)
 {
 	b->flush_ops++;
 	return b->readonly ? 0 : count(b, b->ops->flush(b));
+}
+
+bool blk_sync_before_complete(const struct blk *b)
+{
+	return b->cache == DISK_CACHE_WRITETHROUGH && !b->readonly;
+}
+
+int blk_sync(struct blk *b, unsigned covered, unsigned flushes)
+{
+	int r;
+
+	b->sync_ops++;
+	b->flush_ops += flushes;
+	r = b->ops->flush(b);
+	if (r < 0)
+		b->errors += covered;
+	return r;
 }
 
 int blk_discard(struct blk *b, uint64_t off, uint64_t len)

@@ -2,10 +2,17 @@
 /*
  * virtio-blk: a virtio block device over a blk backend. One request queue;
  * requests are carried out synchronously on the thread that noticed them
- * (the main loop), so every request taken from the ring is complete and
- * in the used ring before the next is looked at: at a migration's
- * stop-and-copy nothing is in flight. A backend error reaches the guest
- * as VIRTIO_BLK_S_IOERR; a malformed request as IOERR too, never a crash.
+ * (the main loop), one batch at a time: a batch is what one pass over the
+ * available ring finds (at most a ring's worth). A read completes as soon
+ * as it is done. With cache=writethrough a write, discard, write-zeroes or
+ * flush is held back: after the batch, one blk_sync (fdatasync) covers
+ * them all, and only then are their completions posted — a failed sync
+ * fails every one of them. So each pass returns with every request it
+ * took complete, durable where the mode says so, and in the used ring;
+ * migration stops device I/O under vm->io_lock, between passes, so at
+ * stop-and-copy nothing is in flight and nothing completed is unsynced.
+ * A backend error reaches the guest as VIRTIO_BLK_S_IOERR; a malformed
+ * request as IOERR too, never a crash. Cache modes: docs/block.md.
  */
 #include "devices/virtio-blk.h"
 
@@ -28,11 +35,26 @@
 #define SEG_MAX       (VQ_MAX_IOV - 2)
 #define MAX_DISCARD   (1u << 22)       /* sectors per discard/write-zeroes request */
 
+/* A request whose completion waits for the batch's sync. */
+struct held {
+	uint16_t head;
+	uint8_t status;                /* its own; IOERR too if the sync fails */
+	bool flush;
+	uint8_t *status_byte;          /* in guest RAM */
+	uint64_t status_gpa;
+};
+
 struct virtio_blk {
 	struct virtio_pci *vp;
 	struct blk *blk;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config;
+	/* queue processing (under vp->lock): the chain being looked at, and
+	 * the writethrough requests of this batch waiting for its sync */
+	struct vq_chain chain, done;
+	struct held held[VQ_MAX_SIZE];
+	int nheld;
+	unsigned sync_failed;          /* failed batch syncs (the first is logged) */
 };
 
 static uint64_t blk_features(const struct blk *b)
@@ -119,18 +141,18 @@ static uint8_t do_rw(struct virtio_blk *vb, const struct vq_chain *c, bool in,
 	return VIRTIO_BLK_S_OK;
 }
 
-static uint8_t do_request(struct virtio_blk *vb, const struct vq_chain *c, uint32_t *written)
+static uint8_t do_request(struct virtio_blk *vb, const struct vq_chain *c,
+			  const struct virtio_blk_outhdr *hdr, uint32_t *written)
 {
-	struct virtio_blk_outhdr hdr;
-
-	if (iov_to_buf(c->iov, c->nout, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
-		return VIRTIO_BLK_S_IOERR;
-	switch (hdr.type) {
+	switch (hdr->type) {
 	case VIRTIO_BLK_T_IN:
-		return c->nin >= 1 ? do_rw(vb, c, true, hdr.sector, written) : VIRTIO_BLK_S_IOERR;
+		return c->nin >= 1 ? do_rw(vb, c, true, hdr->sector, written) : VIRTIO_BLK_S_IOERR;
 	case VIRTIO_BLK_T_OUT:
-		return do_rw(vb, c, false, hdr.sector, written);
+		return do_rw(vb, c, false, hdr->sector, written);
 	case VIRTIO_BLK_T_FLUSH:
+		/* writethrough: the batch's sync is the flush (settle) */
+		if (blk_sync_before_complete(vb->blk))
+			return VIRTIO_BLK_S_OK;
 		return blk_flush(vb->blk) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		*written += (uint32_t)buf_to_iov(&c->iov[c->nout], c->nin - 1, 0, vb->serial,
@@ -140,37 +162,123 @@ static uint8_t do_request(struct virtio_blk *vb, const struct vq_chain *c, uint3
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (vb->blk->readonly)
 			return VIRTIO_BLK_S_IOERR;
-		return do_discard(vb, c, hdr.type == VIRTIO_BLK_T_WRITE_ZEROES);
+		return do_discard(vb, c, hdr->type == VIRTIO_BLK_T_WRITE_ZEROES);
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
+}
+
+/* Does a request of this type wait for the batch's sync to complete? */
+static bool held_back(const struct virtio_blk *vb, uint32_t type)
+{
+	return blk_sync_before_complete(vb->blk) &&
+	       (type == VIRTIO_BLK_T_OUT || type == VIRTIO_BLK_T_FLUSH ||
+		type == VIRTIO_BLK_T_DISCARD || type == VIRTIO_BLK_T_WRITE_ZEROES);
+}
+
+/* Post one completion: @status into the status byte, then the used ring
+ * (@data bytes of data before it, already marked dirty). */
+static void complete(struct virtio_blk *vb, struct virtqueue *vq, uint16_t head,
+		     uint8_t *status_byte, uint64_t status_gpa, uint8_t status, uint32_t data)
+{
+	struct vq_chain *d = &vb->done;
+
+	*status_byte = status;
+	d->head = head;
+	d->nout = 0;
+	d->nin = 1;
+	d->iov[0] = (struct iovec){ .iov_base = status_byte, .iov_len = 1 };
+	d->gpa[0] = status_gpa;
+	vq_push(vq, d, data + 1);
+}
+
+/* Carry out one request and complete it, or hold it for the batch's sync. */
+static void run_request(struct virtio_blk *vb, struct virtqueue *vq, const struct vq_chain *c)
+{
+	int last = c->nout + c->nin - 1;
+	const struct iovec *st = c->nin ? &c->iov[last] : NULL;
+	struct virtio_blk_outhdr hdr;
+	uint32_t written = 0;
+	uint8_t status = VIRTIO_BLK_S_IOERR;
+	uint8_t *status_byte;
+	uint64_t status_gpa;
+
+	if (!st || st->iov_len < 1) {
+		vq_push(vq, c, 0);     /* nowhere to put a status */
+		return;
+	}
+	status_byte = (uint8_t *)st->iov_base + st->iov_len - 1;
+	status_gpa = c->gpa[last] + st->iov_len - 1;
+	if (iov_to_buf(c->iov, c->nout, 0, &hdr, sizeof(hdr)) == sizeof(hdr)) {
+		status = do_request(vb, c, &hdr, &written);
+		if (held_back(vb, hdr.type)) {
+			/* at most a ring's worth a batch: vb->held never overflows */
+			vb->held[vb->nheld++] = (struct held){
+				.head = c->head, .status = status,
+				.flush = hdr.type == VIRTIO_BLK_T_FLUSH,
+				.status_byte = status_byte, .status_gpa = status_gpa,
+			};
+			return;
+		}
+	}
+	vq_mark_written(vq, c, written);
+	complete(vb, vq, c->head, status_byte, status_gpa, status, written);
+}
+
+/*
+ * The end of a writethrough batch: one sync covers every held request
+ * (the flush requests among them included), then their completions go
+ * out, all failed if the sync failed. Nothing held is posted before the
+ * sync has returned.
+ */
+static void settle(struct virtio_blk *vb, struct virtqueue *vq)
+{
+	unsigned covered = 0, flushes = 0;
+	int r;
+
+	if (!vb->nheld)
+		return;
+	for (int i = 0; i < vb->nheld; i++) {
+		covered += vb->held[i].status == VIRTIO_BLK_S_OK;
+		flushes += vb->held[i].flush;
+	}
+	r = blk_sync(vb->blk, covered, flushes);
+	if (r < 0 && !vb->sync_failed++)
+		pr_warn("disk %s: fdatasync failed (%s): the %u write(s) and flush(es) it covered "
+			"fail (logged once)", vb->blk->path, strerror(-r), covered);
+	for (int i = 0; i < vb->nheld; i++) {
+		const struct held *h = &vb->held[i];
+
+		complete(vb, vq, h->head, h->status_byte, h->status_gpa,
+			 r < 0 ? VIRTIO_BLK_S_IOERR : h->status, 0);
+	}
+	vb->nheld = 0;
+}
+
+/* One batch: up to a ring's worth of requests, then settle. 1 = more may
+ * be waiting, 0 = the ring is empty, -EINVAL = a malformed chain. */
+static int run_batch(struct virtio_blk *vb, struct virtqueue *vq, bool *any)
+{
+	int n, r = 0;
+
+	for (n = 0; n < vq->size && (r = vq_pop(vq, &vb->chain)) == 1; n++)
+		run_request(vb, vq, &vb->chain);
+	settle(vb, vq);
+	*any |= n > 0;
+	return r < 0 ? r : n > 0 && n == vq->size;
 }
 
 static void queue_notify(void *dev, int q)
 {
 	struct virtio_blk *vb = dev;
 	struct virtqueue *vq = &vb->vp->vqs[q];
-	struct vq_chain *c = malloc(sizeof(*c));
 	bool any = false;
 	int r;
 
-	while (c && (r = vq_pop(vq, c)) == 1) {
-		uint32_t written = 0;
-		uint8_t status = VIRTIO_BLK_S_IOERR;
-		struct iovec *st = c->nin ? &c->iov[c->nout + c->nin - 1] : NULL;
-
-		if (st && st->iov_len >= 1)
-			status = do_request(vb, c, &written);
-		if (st && st->iov_len >= 1) {
-			((uint8_t *)st->iov_base)[st->iov_len - 1] = status;
-			written++;
-		}
-		vq_push(vq, c, written);
-		any = true;
-	}
-	if (c && r < 0)
+	while ((r = run_batch(vb, vq, &any)) == 1)
+		;
+	if (r < 0)
 		pr_warn("the driver gave a malformed descriptor chain; queue stopped until reset");
-	free(c);
 	if (any)
 		virtio_pci_notify_queue(vb->vp, q);
 }
@@ -267,10 +375,11 @@ json_t *virtio_blk_query(const struct virtio_blk *vb)
 {
 	const struct blk *b = vb->blk;
 
-	return json_pack("{s:s, s:s, s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+	return json_pack("{s:s, s:s, s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"device", vb->serial + 4, "file", b->path, "size", (json_int_t)b->size,
 		"readonly", b->readonly, "stats",
 		"rd_bytes", (json_int_t)b->rd_bytes, "wr_bytes", (json_int_t)b->wr_bytes,
 		"rd_operations", (json_int_t)b->rd_ops, "wr_operations", (json_int_t)b->wr_ops,
-		"flush_operations", (json_int_t)b->flush_ops, "failed_operations", (json_int_t)b->errors);
+		"flush_operations", (json_int_t)b->flush_ops, "failed_operations", (json_int_t)b->errors,
+		"sync_operations", (json_int_t)b->sync_ops);
 }
