@@ -8,11 +8,17 @@
 
 #define LOG_SUBSYS "api"
 #include "lib/log.h"
+#include "lib/allowlist.h"
 #include "lib/vmconfig.h"
 #include "daemon/evloop.h"
 #include "daemon/pgrd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@ struct client {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_len;
+	char *peer;            /* TCP: "name (address)" or "address"; NULL on the unix socket */
 	struct client *next;
 };
 
@@ -42,6 +49,8 @@ struct api {
 	struct pgrd *pgrd;
 	int listen_fd;
 	char *path;
+	int tcp_fd;            /* the relocation server, or -1 */
+	struct allowlist *allow;
 	struct client *clients;
 	int nclients;
 	uint64_t next_client_id;
@@ -75,6 +84,7 @@ static void client_remove(struct client *c, bool keep_fd)
 	evloop_del(a->pgrd->loop, c->fd);
 	if (!keep_fd)
 		close(c->fd);
+	free(c->peer);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -337,34 +347,213 @@ static void client_ready(void *opaque, uint32_t events)
 
 static json_t *greeting(struct api *a)
 {
-	char uuid[37];
+	char uuid[37], host[256] = "";
 
 	format_uuid(a->pgrd->host_uuid, uuid);
-	return json_pack("{s:{s:s, s:s}}", "pgrd", "version", PGR_VERSION, "host-uuid", uuid);
+	gethostname(host, sizeof(host) - 1);
+	return json_pack("{s:{s:s, s:s, s:s}}", "pgrd", "version", PGR_VERSION, "host-uuid", uuid,
+			 "hostname", host);
 }
 
-static void accept_ready(void *opaque, uint32_t events)
+/* A new client on @fd (taken); @peer (taken) for TCP ones. */
+static void add_client(struct api *a, int fd, char *peer)
 {
-	struct api *a = opaque;
-	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct client *c;
 
-	if (fd < 0)
-		return;
 	if (a->nclients >= API_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
 		pr_warn("too many clients: connection refused");
 		close(fd);
+		free(peer);
 		return;
 	}
-	*c = (struct client){ .api = a, .id = ++a->next_client_id, .fd = fd, .next = a->clients };
+	*c = (struct client){ .api = a, .id = ++a->next_client_id, .fd = fd, .peer = peer,
+			      .next = a->clients };
 	if (evloop_add(a->pgrd->loop, fd, EPOLLIN, client_ready, c) < 0) {
 		close(fd);
+		free(peer);
 		free(c);
 		return;
 	}
 	a->clients = c;
 	a->nclients++;
 	client_send(c, greeting(a));
+}
+
+static void accept_ready(void *opaque, uint32_t events)
+{
+	struct api *a = opaque;
+	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd >= 0)
+		add_client(a, fd, NULL);
+}
+
+/* ---- the relocation server (TCP) ---- */
+
+/* The address of @sa as text, an IPv4-mapped IPv6 one as plain IPv4. */
+static void addr_text(const struct sockaddr_storage *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in6 *s6 = (const void *)sa;
+
+	if (sa->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, len);
+	else if (getnameinfo((const struct sockaddr *)sa, sizeof(*sa), buf, len, NULL, 0,
+			     NI_NUMERICHOST) != 0)
+		snprintf(buf, len, "?");
+}
+
+/* The peer's name, if its address resolves to one that resolves back to
+ * the address (else a forged PTR record could claim any name). */
+static bool peer_name(const struct sockaddr_storage *sa, const char *addr, char *name, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	bool ok = false;
+
+	if (getnameinfo((const struct sockaddr *)sa, sizeof(*sa), name, len, NULL, 0,
+			NI_NAMEREQD) != 0)
+		return false;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return false;
+	for (struct addrinfo *ai = res; ai && !ok; ai = ai->ai_next) {
+		char text[INET6_ADDRSTRLEN];
+
+		addr_text((const struct sockaddr_storage *)ai->ai_addr, text, sizeof(text));
+		ok = !strcmp(text, addr);
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+static void tcp_accept_ready(void *opaque, uint32_t events)
+{
+	struct api *a = opaque;
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	char addr[INET6_ADDRSTRLEN], name[NI_MAXHOST], host[256] = "", *peer = NULL;
+	int fd = accept4(a->tcp_fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	bool named;
+	int one = 1;
+
+	if (fd < 0)
+		return;
+	addr_text(&sa, addr, sizeof(addr));
+	named = peer_name(&sa, addr, name, sizeof(name));
+	if (!allowlist_match(a->allow, named ? name : NULL, addr)) {
+		char *line = NULL;
+
+		gethostname(host, sizeof(host) - 1);
+		pr_warn("relocation: refused %s%s%s%s: not in relocation_hosts_allow",
+			named ? name : addr, named ? " (" : "", named ? addr : "", named ? ")" : "");
+		if (asprintf(&line, "{\"error\":{\"class\":\"AccessDenied\",\"desc\":\"host %s%s%s%s is "
+			     "not allowed to connect to %s: not in relocation_hosts_allow\"}}\n",
+			     named ? name : addr, named ? " (" : "", named ? addr : "",
+			     named ? ")" : "", host) > 0 &&
+		    send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			pr_debug("relocation: could not tell %s: %s", addr, strerror(errno));
+		free(line);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (named ? asprintf(&peer, "%s (%s)", name, addr) < 0 : !(peer = strdup(addr)))
+		peer = NULL;
+	pr_info("relocation: connection from %s", peer ? peer : addr);
+	add_client(a, fd, peer);
+}
+
+int api_listen_tcp(struct api *a, const char *address, int port, const char *allow, char **err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *res = NULL;
+	char service[16], *why = NULL;
+	int r, fd = -1, one = 1;
+
+	a->allow = allowlist_new(allow, &why);
+	if (!a->allow) {
+		r = asprintf(err, "relocation_hosts_allow: %s", why ? why : "out of memory");
+		free(why);
+		return r < 0 ? -ENOMEM : -EINVAL;
+	}
+	snprintf(service, sizeof(service), "%d", port);
+	if (!address || !*address)
+		hints.ai_family = AF_INET6;     /* [::] takes IPv4 too */
+	r = getaddrinfo(address && *address ? address : NULL, service, &hints, &res);
+	if (r != 0)
+		return asprintf(err, "relocation address %s: %s", address ? address : "*",
+				gai_strerror(r)), -EINVAL;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && res->ai_family == AF_INET6 && (!address || !*address)) {
+		int zero = 0;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return asprintf(err, "relocation server %s:%d: %s", address ? address : "*", port,
+				strerror(-r)), r;
+	}
+	freeaddrinfo(res);
+	if (evloop_add(a->pgrd->loop, fd, EPOLLIN, tcp_accept_ready, a) < 0) {
+		close(fd);
+		return asprintf(err, "out of memory"), -ENOMEM;
+	}
+	a->tcp_fd = fd;
+	pr_info("relocation server listening on %s:%d, %d allow pattern(s)",
+		address && *address ? address : "*", port, allowlist_count(a->allow));
+	return 0;
+}
+
+int api_call_fd(const struct api_call *call)
+{
+	struct client *c = find_client(call->api, call->client);
+
+	return c ? c->fd : -1;
+}
+
+const char *api_call_peer(const struct api_call *call)
+{
+	struct client *c = find_client(call->api, call->client);
+
+	return c ? c->peer : NULL;
+}
+
+int api_call_release(struct api_call *call, json_t *ret)
+{
+	struct api *a = call->api;
+	uint64_t id = call->client;
+	struct client *c;
+
+	api_return(call, ret);
+	c = find_client(a, id);
+	if (!c)
+		return -ENOTCONN;
+	/* The answer must be out before the stream follows it: wait for it. */
+	while (c->out_len) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+		n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n <= 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (n > 0) {
+			memmove(c->out, c->out + n, c->out_len - n);
+			c->out_len -= n;
+		}
+	}
+	if (c->out_len || c->in_len) {
+		pr_warn("client %llu: %s when handing its connection over", (unsigned long long)id,
+			c->out_len ? "could not send the answer" : "sent more than one request");
+		client_remove(c, false);
+		return -EPROTO;
+	}
+	client_remove(c, false);
+	return 0;
 }
 
 /* ---- the listening socket ---- */
@@ -440,6 +629,7 @@ struct api *api_new(struct pgrd *p, const char *path, char **err)
 		return asprintf(err, "out of memory"), NULL;
 	}
 	a->pgrd = p;
+	a->tcp_fd = -1;
 	a->listen_fd = listen_on(path, err);
 	if (a->listen_fd < 0) {
 		free(a->path);
@@ -465,6 +655,11 @@ void api_free(struct api *a)
 		close(a->listen_fd);
 		unlink(a->path);
 	}
+	if (a->tcp_fd >= 0) {
+		evloop_del(a->pgrd->loop, a->tcp_fd);
+		close(a->tcp_fd);
+	}
+	allowlist_free(a->allow);
 	free(a->path);
 	free(a);
 }

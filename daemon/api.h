@@ -32,11 +32,16 @@ struct api_call;
 #define API_ERR_BUSY        "Busy"               /* another job is running */
 #define API_ERR_XML         "XMLError"
 #define API_ERR_UNSUPPORTED "Unsupported"
+#define API_ERR_DENIED      "AccessDenied"       /* relocation_hosts_allow */
 
 /* Listen on @path (its directory is created; a stale socket is replaced,
  * a live one refused). NULL with *err (malloc'd). */
 struct api *api_new(struct pgrd *p, const char *path, char **err);
 void api_free(struct api *a);
+/* Also serve the API on TCP @address:@port (NULL: all addresses), to the
+ * peers @allow (lib/allowlist.h; NULL: all) matches — the relocation
+ * server of docs/relocation.md. 0 or -errno with *err. */
+int api_listen_tcp(struct api *a, const char *address, int port, const char *allow, char **err);
 
 /* Answer @call (which is freed): @ret is stolen (NULL means {}). */
 void api_return(struct api_call *call, json_t *ret);
@@ -53,6 +58,16 @@ struct pgrd *api_call_pgrd(const struct api_call *call);
  * then answered with an error and freed). */
 int api_call_hijack(struct api_call *call, int *fd, char **first, size_t *first_len,
 		    char **input, size_t *input_len);
+
+/* The socket @call came on, -1 if its client is gone. Still the API's. */
+int api_call_fd(const struct api_call *call);
+/* "name (address)" of a TCP client; NULL for the unix socket or a gone client. */
+const char *api_call_peer(const struct api_call *call);
+/* Answer @call with @ret (stolen), wait until the answer is sent, and
+ * close the API's copy of the connection: whoever holds another copy (a
+ * monitor, given it as --incoming fd:N) now owns the conversation. The
+ * client must not have sent anything after the request (-EPROTO). */
+int api_call_release(struct api_call *call, json_t *ret);
 
 /* The command table (commands.c). */
 typedef void (*api_cmd_fn)(struct api_call *call, json_t *args);

@@ -13,6 +13,7 @@
 #include "daemon/domain.h"
 #include "daemon/hostinfo.h"
 #include "daemon/lifecycle.h"
+#include "daemon/migrate.h"
 #include "daemon/pgrd.h"
 #include "daemon/savefile.h"
 #include "daemon/vmm.h"
@@ -405,9 +406,45 @@ static void cmd_console(struct api_call *call, json_t *args)
 	free(input);
 }
 
+/* ---- between hosts (migrate.c, docs/relocation.md) ---- */
+
 static void cmd_migrate(struct api_call *call, json_t *args)
 {
-	api_fail(call, API_ERR_UNSUPPORTED, "migration is not supported yet");
+	struct domain *d = get_domain(call, args);
+
+	if (d)
+		migrate_out(d, args, call);
+}
+
+static void cmd_job_info(struct api_call *call, json_t *args)
+{
+	struct domain *d = get_domain(call, args);
+
+	if (d)
+		migrate_job_info(d, call);
+}
+
+static void cmd_job_abort(struct api_call *call, json_t *args)
+{
+	struct domain *d = get_domain(call, args);
+
+	if (d)
+		migrate_job_abort(d, call);
+}
+
+/* Another host offers a domain. Name and UUID conflicts are refused here,
+ * the rest in migrate.c. */
+static void cmd_migrate_prepare(struct api_call *call, json_t *args)
+{
+	struct vm_config *c = get_xml(call, args, NULL);
+	struct domain *d;
+
+	if (!c)
+		return;
+	if (match_domain(call, c, &d) < 0)
+		config_free(c);
+	else
+		migrate_in_prepare(call, d, c, args);
 }
 
 const struct api_command api_commands[] = {
@@ -427,5 +464,8 @@ const struct api_command api_commands[] = {
 	{ "domain-info", cmd_info },
 	{ "domain-console", cmd_console },
 	{ "domain-migrate", cmd_migrate },
+	{ "domain-job-info", cmd_job_info },
+	{ "domain-job-abort", cmd_job_abort },
+	{ "migrate-prepare", cmd_migrate_prepare },
 	{ NULL, NULL },
 };

@@ -20,6 +20,7 @@ int config_init(struct pgrd_config *c)
 	c->state_dir = strdup(PGRD_DEFAULT_STATE_DIR);
 	c->socket = strdup(PGRD_DEFAULT_SOCKET);
 	c->relocation_port = 8002;
+	c->memory_reserve_mib = 256;
 	return c->state_dir && c->socket ? 0 : -ENOMEM;
 }
 
@@ -31,6 +32,7 @@ void config_clear(struct pgrd_config *c)
 	free(c->vmm_path);
 	free(c->relocation_address);
 	free(c->relocation_hosts_allow);
+	free(c->cpu_mask);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -68,6 +70,49 @@ static int set_port(struct pgrd_config *c, const char *v, char **err)
 	if (!*v || *end || p < 1 || p > 65535)
 		return asprintf(err, "relocation_port = %s: not a port (1-65535)", v), -EINVAL;
 	c->relocation_port = (int)p;
+	c->relocation_server = true;
+	return 0;
+}
+
+static int set_bool(bool *dst, const char *key, const char *v, char **err)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		return *dst = true, 0;
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		return *dst = false, 0;
+	return asprintf(err, "%s = %s: expected yes or no", key, v), -EINVAL;
+}
+
+static int set_reserve(struct pgrd_config *c, const char *v, char **err)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (!*v || *end || n < 0 || n > (1L << 30))
+		return asprintf(err, "memory_reserve = %s: not a number of MiB", v), -EINVAL;
+	c->memory_reserve_mib = n;
+	return 0;
+}
+
+/* Feature names as pgr-vmm's --cpu takes them: letters, digits, '_' and
+ * '.', separated by commas (or spaces). Stored comma-separated. */
+static int set_cpu_mask(struct pgrd_config *c, const char *v, char **err)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return -ENOMEM;
+	for (char *p = s; *p; p++) {
+		if (*p == ' ')
+			*p = ',';
+		else if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != ',') {
+			free(s);
+			return asprintf(err, "cpu_mask = %s: feature names are letters, digits, "
+					"'_' and '.', separated by commas", v), -EINVAL;
+		}
+	}
+	free(c->cpu_mask);
+	c->cpu_mask = *s ? s : (free(s), NULL);
 	return 0;
 }
 
@@ -98,12 +143,18 @@ int config_set(struct pgrd_config *c, const char *key, const char *v, char **err
 		return set_path(&c->vmm_path, key, v, err);
 	if (!strcmp(key, "host_uuid"))
 		return set_uuid(c, v, err);
+	if (!strcmp(key, "relocation_server"))
+		return set_bool(&c->relocation_server, key, v, err);
 	if (!strcmp(key, "relocation_address"))
-		return set_string(&c->relocation_address, v);
+		return c->relocation_server = true, set_string(&c->relocation_address, v);
 	if (!strcmp(key, "relocation_port"))
 		return set_port(c, v, err);
 	if (!strcmp(key, "relocation_hosts_allow"))
 		return set_allow(c, v, err);
+	if (!strcmp(key, "memory_reserve"))
+		return set_reserve(c, v, err);
+	if (!strcmp(key, "cpu_mask"))
+		return set_cpu_mask(c, v, err);
 	return asprintf(err, "unknown key '%s'", key), -EINVAL;
 }
 

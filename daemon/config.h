@@ -5,10 +5,11 @@
  * then the command line, each overriding the one before. Known keys:
  *
  *   state_dir, socket, log_file, vmm_path, host_uuid,
- *   relocation_address, relocation_port, relocation_hosts_allow
+ *   relocation_server (yes/no), relocation_address, relocation_port,
+ *   relocation_hosts_allow, memory_reserve (MiB), cpu_mask (features)
  *
- * The relocation keys are parsed and checked (address, port range, the
- * allow-list's regular expressions) but no server uses them yet.
+ * Setting relocation_address or relocation_port turns the relocation
+ * server on (as does relocation_server = yes); it is off by default.
  * Unknown keys and malformed lines are errors naming the file and line.
  * It does no I/O beyond reading the file.
  */
@@ -32,6 +33,9 @@ struct pgrd_config {
 	char *relocation_address;    /* NULL: all addresses */
 	int relocation_port;
 	char *relocation_hosts_allow;/* NULL or "": every host */
+	bool relocation_server;      /* listen for other hosts */
+	long memory_reserve_mib;     /* MemAvailable not given to arriving guests */
+	char *cpu_mask;              /* "avx2,aes": features guests do not get here; NULL: none */
 };
 
 /* Defaults (allocated). 0 or -ENOMEM. */

@@ -28,7 +28,7 @@ const char *const dom_reason_names[R__NR] = {
 	[R_RESTORED] = "restored", [R_USER] = "user", [R_STARTING_UP] = "starting up",
 	[R_SAVING] = "saving", [R_MIGRATING] = "migrating", [R_SHUTDOWN] = "shutdown",
 	[R_DESTROYED] = "destroyed", [R_CRASHED] = "crashed", [R_SAVED] = "saved",
-	[R_FAILED] = "failed", [R_INTERNAL_ERROR] = "internal error",
+	[R_FAILED] = "failed", [R_INTERNAL_ERROR] = "internal error", [R_MIGRATED] = "migrated",
 };
 
 /* allowed[from]: the states reachable from @from (staying put, with a new

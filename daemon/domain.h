@@ -39,6 +39,7 @@ enum dom_reason {
 	R_USER, R_STARTING_UP, R_SAVING, R_MIGRATING,        /* paused; R_USER also in shutdown */
 	R_SHUTDOWN, R_DESTROYED, R_CRASHED, R_SAVED, R_FAILED, /* shut off */
 	R_INTERNAL_ERROR,                                    /* crashed */
+	R_MIGRATED,         /* running: arrived here; shut off: moved away */
 	R__NR,
 };
 
@@ -49,7 +50,11 @@ extern const char *const dom_reason_names[R__NR];
 enum job_kind {
 	JOB_NONE, JOB_START, JOB_RESTORE, JOB_ATTACH, JOB_SUSPEND, JOB_RESUME,
 	JOB_SHUTDOWN, JOB_DESTROY, JOB_SAVE,
+	JOB_MIGRATE_OUT,    /* to another host (migrate.c) */
+	JOB_MIGRATE_IN,     /* from another host: the monitor loads the stream */
 };
+
+struct migration;
 
 struct job {
 	enum job_kind kind;
@@ -62,6 +67,7 @@ struct job {
 	char *file;                /* save, restore */
 	uint64_t timer;            /* destroy: escalation to SIGKILL */
 	long log_offset;           /* start, restore: where this run's log begins */
+	struct migration *mig;     /* migrations: their own state (migrate.c) */
 };
 
 struct domain {

@@ -13,6 +13,8 @@
 #include "lib/log.h"
 #include "daemon/api.h"
 #include "daemon/evloop.h"
+#include "daemon/job.h"
+#include "daemon/migrate.h"
 #include "daemon/monitor.h"
 #include "daemon/pgrd.h"
 #include "daemon/store.h"
@@ -37,23 +39,30 @@ static const char *const job_names[] = {
 	[JOB_NONE] = "none", [JOB_START] = "start", [JOB_RESTORE] = "restore",
 	[JOB_ATTACH] = "attach", [JOB_SUSPEND] = "suspend", [JOB_RESUME] = "resume",
 	[JOB_SHUTDOWN] = "shutdown", [JOB_DESTROY] = "destroy", [JOB_SAVE] = "save",
+	[JOB_MIGRATE_OUT] = "migration", [JOB_MIGRATE_IN] = "incoming migration",
 };
+
+const char *job_name(enum job_kind kind)
+{
+	return job_names[kind];
+}
 
 /* ---- jobs ---- */
 
-static void job_begin(struct domain *d, enum job_kind kind, struct api_call *call)
+void job_begin(struct domain *d, enum job_kind kind, struct api_call *call)
 {
 	d->job = (struct job){ .kind = kind, .call = call };
 	pr_debug("%s: job %s", d->name, job_names[kind]);
 }
 
 /* End the job, handing back its call. */
-static struct api_call *job_end(struct domain *d)
+struct api_call *job_end(struct domain *d)
 {
 	struct api_call *call = d->job.call;
 
 	if (d->job.timer)
 		evloop_cancel(d->pgrd->loop, d->job.timer);
+	migrate_free(d->job.mig);
 	free(d->job.file);
 	d->job = (struct job){ .kind = JOB_NONE };
 	return call;
@@ -64,9 +73,8 @@ static json_t *domain_ref(const struct domain *d)
 	return json_pack("{s:s, s:i}", "name", d->name, "id", domain_active(d) ? d->id : -1);
 }
 
-static void job_answer(struct domain *d)
+void job_answer_with(struct domain *d, json_t *ret)
 {
-	json_t *ret = domain_ref(d);
 	struct api_call *call = job_end(d);
 
 	if (call)
@@ -75,8 +83,12 @@ static void job_answer(struct domain *d)
 		json_decref(ret);
 }
 
-static void __attribute__((format(printf, 3, 4)))
-job_fail(struct domain *d, const char *cls, const char *fmt, ...)
+static void job_answer(struct domain *d)
+{
+	job_answer_with(d, domain_ref(d));
+}
+
+void job_fail(struct domain *d, const char *cls, const char *fmt, ...)
 {
 	struct api_call *call = job_end(d);
 	char *msg = NULL;
@@ -93,7 +105,7 @@ job_fail(struct domain *d, const char *cls, const char *fmt, ...)
 }
 
 /* A job may start only when none runs. Answers @call if not. */
-static bool job_free_for(struct domain *d, struct api_call *call)
+bool job_free_for(struct domain *d, struct api_call *call)
 {
 	if (d->job.kind == JOB_NONE)
 		return true;
@@ -190,18 +202,20 @@ static int paths_of(const struct domain *d, struct paths *p, struct vmm_paths *v
 
 static const struct vmm_ops vmm_ops;
 
-static int spawn(struct domain *d, const char *incoming, char **err)
+static int spawn(struct domain *d, const char *incoming, int pass_fd, char **err)
 {
+	struct vmm_launch how = { .incoming = incoming, .run = pass_fd >= 0,
+				  .cpu_mask = d->pgrd->cfg.cpu_mask };
 	struct paths p = { 0 };
 	struct vmm_paths vp;
 	char **argv = NULL;
 
 	if (paths_of(d, &p, &vp) == 0)
-		argv = vmm_argv(d->pgrd->vmm_path, d->live, &vp, incoming, err);
+		argv = vmm_argv(d->pgrd->vmm_path, d->live, &vp, &how, err);
 	else
 		asprintf(err, "out of memory");
 	if (argv)
-		d->vmm = vmm_spawn(d->pgrd->loop, d->name, argv, &vp, &vmm_ops, d, err);
+		d->vmm = vmm_spawn(d->pgrd->loop, d->name, argv, pass_fd, &vp, &vmm_ops, d, err);
 	vmm_argv_free(argv);
 	paths_free(&p);
 	return d->vmm ? 0 : -EIO;
@@ -215,8 +229,9 @@ static void free_live(struct domain *d)
 	d->live = NULL;
 }
 
-/* Common to start and restore: a new monitor for @c. */
-static int launch(struct domain *d, struct vm_config *c, const char *incoming,
+/* Common to start, restore and incoming migrations: a new monitor for
+ * @c (taken), given @pass_fd as its fd 3 unless -1. */
+static int launch(struct domain *d, struct vm_config *c, const char *incoming, int pass_fd,
 		  enum job_kind kind, struct api_call *call)
 {
 	char *err = NULL;
@@ -231,7 +246,7 @@ static int launch(struct domain *d, struct vm_config *c, const char *incoming,
 	d->live = c;
 	d->id = d->pgrd->next_id++;
 	d->quit_seen = d->quit_clean = false;
-	if (spawn(d, incoming, &err) < 0) {
+	if (spawn(d, incoming, pass_fd, &err) < 0) {
 		free_live(d);
 		d->id = -1;
 		domain_set_state(d, DOM_SHUTOFF, R_FAILED);
@@ -243,7 +258,7 @@ static int launch(struct domain *d, struct vm_config *c, const char *incoming,
 	}
 	job_begin(d, kind, call);
 	d->job.log_offset = offset;
-	domain_set_state(d, DOM_PAUSED, R_STARTING_UP);
+	domain_set_state(d, DOM_PAUSED, kind == JOB_MIGRATE_IN ? R_MIGRATING : R_STARTING_UP);
 	domain_save_run(d, true);
 	return 0;
 }
@@ -258,7 +273,7 @@ void lifecycle_start(struct domain *d, const struct vm_config *c, bool paused,
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
-	if (launch(d, copy, NULL, JOB_START, call) == 0)
+	if (launch(d, copy, NULL, -1, JOB_START, call) == 0)
 		d->job.paused = paused;
 }
 
@@ -273,11 +288,23 @@ void lifecycle_restore(struct domain *d, struct vm_config *c, const char *file, 
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
-	if (launch(d, c, uri, JOB_RESTORE, call) == 0) {
+	if (launch(d, c, uri, -1, JOB_RESTORE, call) == 0) {
 		d->job.paused = paused;
 		d->job.file = strdup(file);
 	}
 	free(uri);
+}
+
+int lifecycle_incoming(struct domain *d, struct vm_config *c, int fd, struct migration *mig,
+		       struct api_call *call)
+{
+	int r = launch(d, c, "fd:3", fd, JOB_MIGRATE_IN, call);
+
+	if (r == 0)
+		d->job.mig = mig;
+	else
+		migrate_free(mig);
+	return r;
 }
 
 /* ---- monitor status -> domain state ---- */
@@ -288,6 +315,7 @@ static enum dom_reason running_reason(const struct domain *d)
 	case JOB_START: return R_BOOTED;
 	case JOB_RESTORE: return R_RESTORED;
 	case JOB_SAVE: return d->job.resume_reason;     /* a checkpoint, or a failed save */
+	case JOB_MIGRATE_IN: return R_MIGRATED;
 	default: return d->state == DOM_RUNNING ? d->reason : R_UNPAUSED;
 	}
 }
@@ -297,15 +325,17 @@ static enum dom_reason running_reason(const struct domain *d)
 static void apply_status(struct domain *d, const char *status)
 {
 	enum dom_reason moving = d->job.kind == JOB_SAVE ? R_SAVING : R_MIGRATING;
+	bool arriving = d->job.kind == JOB_MIGRATE_IN;
 
 	if (!status)
 		return;
 	if (!strcmp(status, "running"))
 		domain_set_state(d, DOM_RUNNING, running_reason(d));
 	else if (!strcmp(status, "paused"))
-		domain_set_state(d, DOM_PAUSED, d->job.kind == JOB_RESTORE ? R_STARTING_UP : R_USER);
+		domain_set_state(d, DOM_PAUSED, d->job.kind == JOB_RESTORE ? R_STARTING_UP :
+				 arriving ? R_MIGRATING : R_USER);
 	else if (!strcmp(status, "prelaunch") || !strcmp(status, "inmigrate"))
-		domain_set_state(d, DOM_PAUSED, R_STARTING_UP);
+		domain_set_state(d, DOM_PAUSED, arriving ? R_MIGRATING : R_STARTING_UP);
 	else if (!strcmp(status, "finish-migrate") || !strcmp(status, "postmigrate"))
 		domain_set_state(d, DOM_PAUSED, moving);
 	else if (!strcmp(status, "shutdown"))
@@ -317,7 +347,7 @@ static void apply_status(struct domain *d, const char *status)
 }
 
 /* Send @cmd for the current job; a failure to send fails the job. */
-static void job_command(struct domain *d, const char *cmd, json_t *args, monitor_reply_fn fn)
+void job_command(struct domain *d, const char *cmd, json_t *args, monitor_reply_fn fn)
 {
 	int r = d->vmm->mon ? monitor_command(d->vmm->mon, cmd, args, fn, d) : -EPIPE;
 
@@ -374,6 +404,8 @@ static void on_status(void *opaque, json_t *ret, const char *err)
 		job_end(d);
 	else if (d->job.kind == JOB_RESTORE && !strcmp(status, "paused"))
 		go(d);
+	else if (d->job.kind == JOB_MIGRATE_IN)
+		migrate_in_status(d, status);
 }
 
 static void query_status(struct domain *d)
@@ -411,6 +443,10 @@ static void on_migration(struct domain *d, json_t *data)
 	const char *status = json_string_value(json_object_get(data, "status"));
 	const char *why = json_string_value(json_object_get(data, "error-desc"));
 
+	if (d->job.kind == JOB_MIGRATE_OUT) {
+		migrate_out_event(d, data);
+		return;
+	}
 	if (d->job.kind != JOB_SAVE || !status)
 		return;
 	if (!strcmp(status, "completed")) {
@@ -433,6 +469,8 @@ static void on_event(void *opaque, const char *name, json_t *data)
 		apply_status(d, status);
 		if (d->job.kind == JOB_RESTORE && status && !strcmp(status, "paused"))
 			go(d);
+		else if (d->job.kind == JOB_MIGRATE_IN && status)
+			migrate_in_status(d, status);
 	} else if (!strcmp(name, "SHUTDOWN")) {
 		d->quit_seen = true;
 		d->quit_clean = json_is_true(json_object_get(data, "guest"));
@@ -462,7 +500,9 @@ static enum dom_reason exit_reason(const struct domain *d, int status)
 		return R_DESTROYED;
 	if (d->job.kind == JOB_SAVE && d->job.save_done && !d->job.checkpoint)
 		return R_SAVED;
-	if (d->job.kind == JOB_START || d->job.kind == JOB_RESTORE)
+	if (d->job.kind == JOB_MIGRATE_OUT && migrate_out_completed(d))
+		return R_MIGRATED;
+	if (d->job.kind == JOB_START || d->job.kind == JOB_RESTORE || d->job.kind == JOB_MIGRATE_IN)
 		return R_FAILED;
 	if (d->quit_seen && d->quit_clean && (status < 0 || (WIFEXITED(status) && !WEXITSTATUS(status))))
 		return R_SHUTDOWN;
@@ -486,7 +526,13 @@ static void finish_job(struct domain *d, enum dom_reason reason, const char *how
 			return;
 		}
 		break;
-	case JOB_START: case JOB_RESTORE:
+	case JOB_MIGRATE_OUT:
+		if (reason == R_MIGRATED) {
+			migrate_out_finish(d);
+			return;
+		}
+		break;
+	case JOB_START: case JOB_RESTORE: case JOB_MIGRATE_IN:
 		tail = log_tail(d, d->job.log_offset);
 		job_fail(d, API_ERR_FAILED, "%s", tail ? tail : how);
 		free(tail);

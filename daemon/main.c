@@ -40,6 +40,10 @@ static const char usage[] =
 "  --state-dir DIR     definitions, runtime records, logs\n"
 "                      (default " PGRD_DEFAULT_STATE_DIR ")\n"
 "  --socket PATH       the management socket (default " PGRD_DEFAULT_SOCKET ")\n"
+"  --relocation-address ADDR    serve other hosts on ADDR (default: all)\n"
+"  --relocation-port PORT       ... on PORT (default 8002); either turns the\n"
+"                               relocation server on (docs/relocation.md)\n"
+"  --relocation-hosts-allow 'REGEX ...'  the hosts it accepts (default: all)\n"
 "  --foreground        do not detach; log to stderr unless --log-file\n"
 "  --log-file FILE     log there (detached default: STATE/log/pgrd.log)\n"
 "  --debug LIST        debug logs for subsystems (api,lifecycle,vmm,monitor,\n"
@@ -51,16 +55,23 @@ static const char usage[] =
 
 struct options {
 	const char *config, *state_dir, *socket, *log_file;
+	const char *reloc_address, *reloc_port, *reloc_allow;
 	bool foreground;
 };
 
-enum { OPT_CONFIG = 256, OPT_STATE, OPT_SOCKET, OPT_FG, OPT_LOG, OPT_DEBUG, OPT_HELP, OPT_VERSION };
+enum {
+	OPT_CONFIG = 256, OPT_STATE, OPT_SOCKET, OPT_FG, OPT_LOG, OPT_DEBUG, OPT_HELP, OPT_VERSION,
+	OPT_RADDR, OPT_RPORT, OPT_RALLOW,
+};
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "state-dir", required_argument, NULL, OPT_STATE },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "foreground", no_argument, NULL, OPT_FG },
+	{ "relocation-address", required_argument, NULL, OPT_RADDR },
+	{ "relocation-port", required_argument, NULL, OPT_RPORT },
+	{ "relocation-hosts-allow", required_argument, NULL, OPT_RALLOW },
 	{ "log-file", required_argument, NULL, OPT_LOG },
 	{ "debug", required_argument, NULL, OPT_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -85,6 +96,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_STATE: o->state_dir = optarg; break;
 		case OPT_SOCKET: o->socket = optarg; break;
 		case OPT_FG: o->foreground = true; break;
+		case OPT_RADDR: o->reloc_address = optarg; break;
+		case OPT_RPORT: o->reloc_port = optarg; break;
+		case OPT_RALLOW: o->reloc_allow = optarg; break;
 		case OPT_LOG: o->log_file = optarg; break;
 		case OPT_DEBUG: log_set_debug(optarg); break;
 		case OPT_HELP: fputs(usage, stdout); exit(0);
@@ -121,6 +135,12 @@ static int settle_config(struct pgrd_config *c, const struct options *o, char **
 		r = abs ? config_set(c, keys[i], abs, err) : -ENOMEM;
 		free(abs);
 	}
+	if (!r && o->reloc_address)
+		r = config_set(c, "relocation_address", o->reloc_address, err);
+	if (!r && o->reloc_port)
+		r = config_set(c, "relocation_port", o->reloc_port, err);
+	if (!r && o->reloc_allow)
+		r = config_set(c, "relocation_hosts_allow", o->reloc_allow, err);
 	return r;
 }
 
@@ -285,6 +305,10 @@ static int setup(struct pgrd *p, struct signals *sig, const struct options *o)
 	p->next_id = 1;
 	if ((r = domain_load_all(p, &err)) < 0 || !(p->api = api_new(p, p->cfg.socket, &err)))
 		goto fail;
+	if (p->cfg.relocation_server &&
+	    api_listen_tcp(p->api, p->cfg.relocation_address, p->cfg.relocation_port,
+			   p->cfg.relocation_hosts_allow, &err) < 0)
+		goto fail;
 	pr_info("pgrd %s listening on %s, state in %s, monitor %s", PGR_VERSION, p->cfg.socket,
 		p->cfg.state_dir, p->vmm_path);
 	return 0;
@@ -306,6 +330,7 @@ static void teardown(struct pgrd *p, struct signals *sig)
 	store_close(&p->store);
 	config_clear(&p->cfg);
 	free(p->vmm_path);
+	json_decref(p->cpu_offer);
 }
 
 int main(int argc, char **argv)

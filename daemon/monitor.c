@@ -43,6 +43,9 @@ struct monitor {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_len;
+	json_t *greeting;          /* the first line, once it came */
+	char *refusal;             /* an error line that came instead of a greeting */
+	int error;                 /* errno of the failure that lost the connection, 0 for EOF */
 };
 
 int monitor_connect(const char *path)
@@ -81,6 +84,8 @@ static void destroy(struct monitor *m)
 		close(m->fd);
 	}
 	drop_pending(m);
+	json_decref(m->greeting);
+	free(m->refusal);
 	free(m->in);
 	free(m->out);
 	free(m);
@@ -124,6 +129,7 @@ static void flush_out(struct monitor *m)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
+			m->error = n < 0 ? errno : EPIPE;
 			lost(m);
 			return;
 		}
@@ -164,10 +170,20 @@ static void on_line(struct monitor *m, const char *line, size_t len)
 
 	if (!json_is_object(msg)) {
 		pr_warn("monitor sent a line that is not a JSON object: %s", jerr.text);
-	} else if (json_object_get(msg, "QMP")) {
+	} else if (!m->greeted && (json_object_get(msg, "QMP") || json_object_get(msg, "pgrd"))) {
 		m->greeted = true;
+		m->greeting = json_incref(msg);
 		if (m->ops->ready)
 			m->ops->ready(m->opaque);
+	} else if (!m->greeted && json_object_get(msg, "error")) {
+		const char *desc = json_string_value(json_object_get(json_object_get(msg, "error"),
+								     "desc"));
+
+		free(m->refusal);
+		m->refusal = strdup(desc ? desc : "the peer refused the connection");
+		json_decref(msg);
+		lost(m);
+		return;
 	} else if ((event = json_string_value(json_object_get(msg, "event")))) {
 		if (m->ops->event)
 			m->ops->event(m->opaque, event, json_object_get(msg, "data"));
@@ -177,21 +193,27 @@ static void on_line(struct monitor *m, const char *line, size_t len)
 	json_decref(msg);
 }
 
+/* Each line is taken out of the buffer before it is handled, so a
+ * callback that detaches the socket sees only what follows it. */
 static void take_lines(struct monitor *m)
 {
-	size_t start = 0;
-	char *nl;
+	char *nl, *line;
 
-	while (!m->doomed && !m->closed &&
-	       (nl = memchr(m->in + start, '\n', m->in_len - start))) {
-		size_t len = nl - (m->in + start);
+	while (!m->doomed && !m->closed && (nl = memchr(m->in, '\n', m->in_len))) {
+		size_t len = nl - m->in;
 
+		line = malloc(len + 1);
+		if (!line) {
+			lost(m);
+			return;
+		}
+		memcpy(line, m->in, len);
+		memmove(m->in, nl + 1, m->in_len - len - 1);
+		m->in_len -= len + 1;
 		if (len)
-			on_line(m, m->in + start, len);
-		start += len + 1;
+			on_line(m, line, len);
+		free(line);
 	}
-	memmove(m->in, m->in + start, m->in_len - start);
-	m->in_len -= start;
 }
 
 static int grow_in(struct monitor *m)
@@ -222,6 +244,7 @@ static int read_in(struct monitor *m)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
+		m->error = n < 0 ? errno : 0;
 		lost(m);
 		return -1;
 	}
@@ -272,8 +295,9 @@ static int queue_out(struct monitor *m, const char *s)
 	return 0;
 }
 
-int monitor_command(struct monitor *m, const char *cmd, json_t *args,
-		    monitor_reply_fn fn, void *opaque)
+/* Queue @cmd as a request line with a pending reply. 0 or -errno. */
+static int enqueue(struct monitor *m, const char *cmd, json_t *args, monitor_reply_fn fn,
+		   void *opaque)
 {
 	struct pending *p;
 	json_t *req;
@@ -299,11 +323,101 @@ int monitor_command(struct monitor *m, const char *cmd, json_t *args,
 	}
 	*p = (struct pending){ .id = m->next_id++, .fn = fn, .opaque = opaque, .next = m->pending };
 	m->pending = p;
+	return 0;
+}
+
+static void flush_guarded(struct monitor *m)
+{
 	m->depth++;
 	flush_out(m);
 	m->depth--;
 	if (m->doomed && !m->depth)
 		destroy(m);
+}
+
+int monitor_command(struct monitor *m, const char *cmd, json_t *args,
+		    monitor_reply_fn fn, void *opaque)
+{
+	int r = enqueue(m, cmd, args, fn, opaque);
+
+	if (r == 0)
+		flush_guarded(m);
+	return r;
+}
+
+json_t *monitor_greeting(const struct monitor *m)
+{
+	return m->greeting;
+}
+
+const char *monitor_refusal(const struct monitor *m)
+{
+	return m->refusal;
+}
+
+int monitor_error(const struct monitor *m)
+{
+	return m->error;
+}
+
+int monitor_fd(const struct monitor *m)
+{
+	return m->fd;
+}
+
+int monitor_detach(struct monitor *m)
+{
+	int fd = m->fd;
+
+	if (fd < 0 || m->in_len || m->out_len)
+		return -EPROTO;
+	if (!m->closed)
+		evloop_del(m->loop, fd);
+	m->closed = true;
+	m->fd = -1;
+	drop_pending(m);
+	return fd;
+}
+
+int monitor_command_fd(struct monitor *m, const char *cmd, json_t *args, int fd,
+		       monitor_reply_fn fn, void *opaque)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+	int r;
+
+	if (m->out_len) {
+		json_decref(args);
+		return -EAGAIN;     /* the fd must go with this command's first byte */
+	}
+	r = enqueue(m, cmd, args, fn, opaque);
+	if (r < 0)
+		return r;
+	memset(u.buf, 0, sizeof(u.buf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	iov = (struct iovec){ .iov_base = m->out, .iov_len = m->out_len };
+	do
+		n = sendmsg(m->fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		r = n < 0 ? -errno : -EPIPE;
+		m->out_len = 0;
+		return r;           /* the pending reply stays: dropped when the connection goes */
+	}
+	memmove(m->out, m->out + n, m->out_len - n);
+	m->out_len -= n;
+	flush_guarded(m);
 	return 0;
 }
 

@@ -40,6 +40,21 @@ void monitor_free(struct monitor *m);
  * the connection is gone; @fn is then never called). */
 int monitor_command(struct monitor *m, const char *cmd, json_t *args,
 		    monitor_reply_fn fn, void *opaque);
+/* Send @cmd with @fd passed along (SCM_RIGHTS), as `getfd` wants; the
+ * caller keeps its own @fd. -EAGAIN while other output is still queued. */
+int monitor_command_fd(struct monitor *m, const char *cmd, json_t *args, int fd,
+		       monitor_reply_fn fn, void *opaque);
+/* The greeting line ({"QMP":...} or a pgrd's {"pgrd":...}), borrowed; NULL before. */
+json_t *monitor_greeting(const struct monitor *m);
+/* The desc of an {"error":...} line the peer sent instead of a greeting
+ * (then closed is reported): a relocation server's refusal. */
+const char *monitor_refusal(const struct monitor *m);
+int monitor_fd(const struct monitor *m);
+/* After closed: the errno that broke the connection (ECONNREFUSED...), 0 for EOF. */
+int monitor_error(const struct monitor *m);
+/* Take the socket back out (with nothing buffered either way): the fd, or
+ * -EPROTO. Pending replies are dropped; the monitor is then only freed. */
+int monitor_detach(struct monitor *m);
 /* Read and handle whatever the socket already holds (events written just
  * before the monitor exited), without waiting. */
 void monitor_drain(struct monitor *m);

@@ -9,11 +9,13 @@
  * (start, stop, save, restore... as jobs on the monitor), vmm.c (the
  * pgr-vmm processes), monitor.c (their API), console.c (their serial
  * line), api.c (the management socket), commands.c (its command table),
- * savefile.c, hostinfo.c, evloop.c. Protocol and layout: docs/pgrd.md.
+ * savefile.c, hostinfo.c, evloop.c, migrate.c (between hosts; job.h is
+ * what it shares with lifecycle.c). Protocol and layout: docs/pgrd.md.
  */
 #ifndef PGR_DAEMON_PGRD_H
 #define PGR_DAEMON_PGRD_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "daemon/config.h"
@@ -32,6 +34,7 @@ struct pgrd {
 	int next_id;                 /* for the next domain started */
 	uint8_t host_uuid[16];
 	char *vmm_path;
+	json_t *cpu_offer;           /* CPU features guests get here (migrate.c), once asked */
 };
 
 #endif

@@ -120,25 +120,52 @@ static void add_guest(struct argv_buf *a, const struct vm_config *c)
 	add(a, "--cpus"); add(a, "%d", c->ncpus);
 }
 
+char *vmm_cpu_spec(const char *mask)
+{
+	char *spec = malloc(5 + 2 * (mask ? strlen(mask) : 0) + 2), *o = spec;
+
+	if (!spec)
+		return NULL;
+	o += sprintf(o, "host");
+	for (const char *f = mask; f && *f; f++) {
+		if (f == mask || f[-1] == ',')
+			o += sprintf(o, ",-");
+		if (*f != ',')
+			*o++ = *f;
+	}
+	*o = 0;
+	return spec;
+}
+
 char **vmm_argv(const char *vmm_path, const struct vm_config *c, const struct vmm_paths *p,
-		const char *incoming, char **err)
+		const struct vmm_launch *how, char **err)
 {
 	struct argv_buf a = { 0 };
 
 	if (check_commas(c, err) < 0)
 		return NULL;
-	if (!incoming && !c->kernel)
+	if (!how->incoming && !c->kernel)
 		return asprintf(err, "the definition has no kernel to boot"), NULL;
 	add(&a, "%s", vmm_path);
-	if (incoming) {
-		add(&a, "--incoming"); add(&a, "%s", incoming);
+	if (how->incoming) {
+		add(&a, "--incoming"); add(&a, "%s", how->incoming);
 	} else {
 		add_guest(&a, c);
+		if (how->cpu_mask) {
+			char *spec = vmm_cpu_spec(how->cpu_mask);
+
+			if (spec) {
+				add(&a, "--cpu"); add(&a, "%s", spec);
+			}
+			a.oom |= !spec;
+			free(spec);
+		}
 	}
 	add_devices(&a, c);
 	add(&a, "--serial"); add(&a, "unix:%s", p->serial);
 	add(&a, "--api-socket"); add(&a, "%s", p->api);
-	add(&a, "--paused");
+	if (!how->run)
+		add(&a, "--paused");
 	if (a.oom) {
 		vmm_argv_free(a.v);
 		return asprintf(err, "out of memory"), NULL;
@@ -355,7 +382,7 @@ static int vmm_watch(struct vmm *v, unsigned int connect_ms)
 }
 
 /* In the child, between fork and exec: nothing that allocates. */
-static void __attribute__((noreturn)) child_exec(char **argv, int log_fd)
+static void __attribute__((noreturn)) child_exec(char **argv, int log_fd, int pass_fd)
 {
 	int null = open("/dev/null", O_RDONLY);
 	sigset_t none;
@@ -364,9 +391,14 @@ static void __attribute__((noreturn)) child_exec(char **argv, int log_fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* Out of the way of 0..3 first, so no dup2 below overwrites it. */
+	if (pass_fd >= 0 && pass_fd <= 3 && (pass_fd = fcntl(pass_fd, F_DUPFD, 10)) < 0)
+		_exit(127);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
 		_exit(127);
-	close_range(3, ~0U, 0);
+	if (pass_fd >= 0 && dup2(pass_fd, 3) < 0)
+		_exit(127);
+	close_range(pass_fd >= 0 ? 4 : 3, ~0U, 0);
 	if (chdir("/") < 0)
 		_exit(127);
 	execv(argv[0], argv);
@@ -386,8 +418,9 @@ static void log_start(int fd, char **argv)
 	dprintf(fd, "\n");
 }
 
-struct vmm *vmm_spawn(struct evloop *l, const char *name, char **argv, const struct vmm_paths *p,
-		      const struct vmm_ops *ops, void *opaque, char **err)
+struct vmm *vmm_spawn(struct evloop *l, const char *name, char **argv, int pass_fd,
+		      const struct vmm_paths *p, const struct vmm_ops *ops, void *opaque,
+		      char **err)
 {
 	struct vmm *v = vmm_alloc(l, name, p, ops, opaque);
 	int log_fd, r;
@@ -403,7 +436,7 @@ struct vmm *vmm_spawn(struct evloop *l, const char *name, char **argv, const str
 	log_start(log_fd, argv);
 	v->pid = fork();
 	if (v->pid == 0)
-		child_exec(argv, log_fd);
+		child_exec(argv, log_fd, pass_fd);
 	r = v->pid < 0 ? -errno : 0;
 	close(log_fd);
 	v->child = true;

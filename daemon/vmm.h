@@ -62,17 +62,32 @@ struct vmm_paths {
 	const char *api, *serial, *log, *console_log;
 };
 
+/* How a monitor starts: booting @c (incoming NULL) or loading a stream
+ * (file:PATH, or fd:3 for an inherited connection); --paused unless
+ * @run (an incoming migration resumes the guest itself); @cpu_mask
+ * ("avx2,aes": --cpu host,-avx2,-aes) or NULL. */
+struct vmm_launch {
+	const char *incoming;
+	bool run;
+	const char *cpu_mask;
+};
+
+/* pgr-vmm's --cpu for a host with cpu_mask @mask ("avx2,aes" or NULL):
+ * "host,-avx2,-aes" (malloc'd; NULL if out of memory). */
+char *vmm_cpu_spec(const char *mask);
+
 /* The argv (NULL-terminated, malloc'd strings) that runs @c under
- * @vmm_path with the API and serial sockets of @p, always --paused;
- * @incoming (file:PATH) restores instead of booting. NULL with *err
+ * @vmm_path with the API and serial sockets of @p. NULL with *err
  * (malloc'd) if @c cannot be expressed on pgr-vmm's command line. */
 char **vmm_argv(const char *vmm_path, const struct vm_config *c, const struct vmm_paths *p,
-		const char *incoming, char **err);
+		const struct vmm_launch *how, char **err);
 void vmm_argv_free(char **argv);
 
-/* Fork and exec @argv. NULL with *err (malloc'd) on failure. */
-struct vmm *vmm_spawn(struct evloop *l, const char *name, char **argv, const struct vmm_paths *p,
-		      const struct vmm_ops *ops, void *opaque, char **err);
+/* Fork and exec @argv, with @pass_fd (unless -1) as the child's fd 3.
+ * NULL with *err (malloc'd) on failure. */
+struct vmm *vmm_spawn(struct evloop *l, const char *name, char **argv, int pass_fd,
+		      const struct vmm_paths *p, const struct vmm_ops *ops, void *opaque,
+		      char **err);
 /* Take over a running monitor: @pid must still be the process started at
  * @starttime with @p->api on its command line. NULL with *err if not. */
 struct vmm *vmm_adopt(struct evloop *l, const char *name, pid_t pid, unsigned long long starttime,
