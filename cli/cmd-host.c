@@ -6,9 +6,10 @@
  */
 #include "cli/pgr.h"
 
-#include "cli/conn.h"
+#include "lib/uri.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *host_info(struct pgr *p, int argc, char **argv, const char *usage, int *exit)
@@ -129,7 +130,10 @@ int cmd_hostname(struct pgr *p, int argc, char **argv)
 int cmd_uri(struct pgr *p, int argc, char **argv)
 {
 	const struct arg_spec spec[] = { { NULL, 0, NULL } };
-	int r = parse_args(argc, argv, "Usage: pgr uri\nThe connection URI in use.\n", spec);
+	int r = parse_args(argc, argv, "Usage: pgr uri\nThe connection URI in use, canonical "
+			   "(-c, else $PGR_DEFAULT_URI, else pgr:///system).\n", spec);
+	struct pgr_uri u = { 0 };
+	char *canon;
 	json_t *i;
 	struct call_error e;
 
@@ -138,10 +142,15 @@ int cmd_uri(struct pgr *p, int argc, char **argv)
 	if (!(i = pgr_call(p, "host-info", NULL, &e)))
 		return 1;                  /* connecting proves the URI works */
 	json_decref(i);
-	if (p->uri && strncmp(p->uri, "pgr:///", 7))
-		printf("%s\n\n", p->uri);
+	if (!p->uri || uri_parse(p->uri, &u, NULL) < 0)
+		canon = strdup("pgr:///system");
 	else
-		printf("pgr:///system\n\n");
+		canon = uri_format(&u);
+	uri_clear(&u);
+	if (!canon)
+		return pgr_error("out of memory");
+	printf("%s\n\n", canon);
+	free(canon);
 	return 0;
 }
 

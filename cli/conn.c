@@ -1,99 +1,85 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * conn: URI to socket, the greeting, request/answer by id (see conn.h).
- * Blocking I/O: pgr does one thing at a time. Events, if pgrd sends any,
- * are skipped.
+ * conn: the greeting, then request/answer by id (see conn.h), over the
+ * stream dial.c opened. Blocking I/O: pgr does one thing at a time; only
+ * a wait with a time limit polls. Events, if pgrd sends any, are skipped.
  */
 #include "cli/conn.h"
 
-#include "lib/uri.h"
-
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONN_MAX_LINE (64 << 20)
+#define GREETING_TCP_MS 10000      /* a relocation server greets at once */
+#define GREETING_SSH_MS 60000      /* ssh logs in first */
 
 struct conn {
-	int fd;
-	char *path;
+	struct dial d;
 	char *buf;
 	size_t len, cap;
 	long long next_id;
 };
 
-const char *conn_path(const struct conn *c)
+const char *conn_where(const struct conn *c)
 {
-	return c->path;
+	return c->d.where;
 }
 
-static char *socket_of(const char *uri, char **err)
+static long long now_ms(void)
 {
-	struct pgr_uri u;
-	char *path = NULL, *why = NULL;
-	const char *env = getenv("PGR_SOCKET");
+	struct timespec ts;
 
-	if (!uri)
-		return strdup(env && *env ? env : PGR_DEFAULT_SOCKET);
-	if (uri_parse(uri, &u, &why) < 0) {
-		if (asprintf(err, "%s", why ? why : "bad URI") < 0)
-			*err = NULL;
-		free(why);
-		return NULL;
-	}
-	if (u.transport == URI_LOCAL)
-		path = strdup(env && *env ? env : PGR_DEFAULT_SOCKET);
-	else if (u.transport == URI_UNIX)
-		path = strdup(u.path);
-	else if (asprintf(err, "%s: %s connections are not supported yet (use pgr:///system "
-			  "or pgr+unix:///PATH)", uri, u.transport == URI_TCP ? "TCP" : "ssh") < 0)
-		*err = NULL;
-	uri_clear(&u);
-	return path;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static int connect_unix(const char *path)
+/* 0 when @fd is readable, else -1 with errno ETIMEDOUT or EINTR. */
+static int readable_by(int fd, long long deadline)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long left = deadline - now_ms();
+	int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
+	if (r > 0)
+		return 0;
+	if (!r)
+		errno = ETIMEDOUT;
+	return -1;
 }
 
-/* One line (without the newline, NUL-terminated in place), or NULL at EOF/error. */
-static char *read_line(struct conn *c, size_t *line_len)
+static int grow(struct conn *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 65536;
+	char *nb = cap <= CONN_MAX_LINE ? realloc(c->buf, cap) : NULL;
+
+	if (!nb)
+		return errno = ENOBUFS, -1;
+	c->buf = nb;
+	c->cap = cap;
+	return 0;
+}
+
+/* One line (without the newline, NUL-terminated in place), or NULL with
+ * errno at EOF or error — or, with a @deadline (>= 0), ETIMEDOUT or EINTR. */
+static char *read_line(struct conn *c, size_t *line_len, long long deadline)
 {
 	char *nl;
 
 	while (!c->len || !(nl = memchr(c->buf, '\n', c->len))) {
 		ssize_t n;
 
-		if (c->len == c->cap) {
-			size_t cap = c->cap ? c->cap * 2 : 65536;
-			char *nb = cap <= CONN_MAX_LINE ? realloc(c->buf, cap) : NULL;
-
-			if (!nb)
-				return errno = ENOBUFS, NULL;
-			c->buf = nb;
-			c->cap = cap;
-		}
-		n = read(c->fd, c->buf + c->len, c->cap - c->len);
-		if (n < 0 && errno == EINTR)
+		if (c->len == c->cap && grow(c) < 0)
+			return NULL;
+		if (deadline >= 0 && readable_by(c->d.fd, deadline) < 0)
+			return NULL;
+		n = read(c->d.fd, c->buf + c->len, c->cap - c->len);
+		if (n < 0 && errno == EINTR && deadline < 0)
 			continue;
 		if (n <= 0)
 			return errno = n ? errno : ECONNRESET, NULL;
@@ -111,10 +97,10 @@ static void consume_line(struct conn *c, size_t line_len)
 }
 
 /* The next JSON object from pgrd (new reference), or NULL with errno. */
-static json_t *read_msg(struct conn *c)
+static json_t *read_msg(struct conn *c, long long deadline)
 {
 	size_t n;
-	char *line = read_line(c, &n);
+	char *line = read_line(c, &n, deadline);
 	json_t *j;
 
 	if (!line)
@@ -129,47 +115,75 @@ static json_t *read_msg(struct conn *c)
 	return j;
 }
 
+/* Why the stream ended, one line: ssh's last words, or @fallback. */
+static char *ended(struct conn *c, const char *what, const char *fallback)
+{
+	char *ssh = dial_ssh_why(&c->d), *msg;
+
+	if (asprintf(&msg, "%s '%s': %s", what, c->d.where, ssh ? ssh : fallback) < 0)
+		msg = NULL;
+	free(ssh);
+	return msg;
+}
+
+/* The refusal a relocation server sends instead of its greeting. */
+static char *refusal(json_t *hello)
+{
+	json_t *e = json_object_get(hello, "error");
+	const char *desc = json_string_value(json_object_get(e, "desc"));
+
+	return strdup(desc ? desc : "the server refused the connection");
+}
+
+static int greet(struct conn *c, char **err)
+{
+	long long wait = c->d.ssh_pid ? GREETING_SSH_MS : c->d.remote ? GREETING_TCP_MS : -1;
+	json_t *hello = read_msg(c, wait < 0 ? -1 : now_ms() + wait);
+	int r = -1;
+
+	if (hello && json_object_get(hello, "pgrd"))
+		r = 0;
+	else if (hello && c->d.remote && json_object_get(hello, "error"))
+		*err = refusal(hello);
+	else if (!hello && errno == ETIMEDOUT)
+		*err = ended(c, "failed to connect to pgrd at", "no greeting in time");
+	else if (!hello && errno != EPROTO)
+		*err = ended(c, "failed to connect to pgrd at",
+			     c->d.remote ? "the connection closed before pgrd's greeting"
+					 : "the socket closed before pgrd's greeting");
+	else if (asprintf(err, "'%s' is not a pgrd %s (no greeting)", c->d.where,
+			  c->d.remote ? "server" : "socket") < 0)
+		*err = NULL;
+	json_decref(hello);
+	return r;
+}
+
 struct conn *conn_open(const char *uri, char **err)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	json_t *hello = NULL;
-	int fd = -ENOMEM;
 
-	if (c && (c->path = socket_of(uri, err)))
-		fd = connect_unix(c->path);
-	else if (c && *err)
-		fd = -EINVAL;
-	if (fd >= 0) {
-		c->fd = fd;
-		c->next_id = 1;
-		hello = read_msg(c);
-		if (hello && json_object_get(hello, "pgrd")) {
-			json_decref(hello);
-			return c;
-		}
-		if (asprintf(err, "'%s' is not a pgrd socket (no greeting)", c->path) < 0)
-			*err = NULL;
-		json_decref(hello);
-		close(fd);
-	} else if (fd != -EINVAL && asprintf(err, "failed to connect to pgrd at '%s': %s%s",
-					     c && c->path ? c->path : "?", strerror(-fd),
-					     fd == -ENOENT || fd == -ECONNREFUSED ?
-					     " (is pgrd running?)" : "") < 0) {
-		*err = NULL;
+	*err = NULL;
+	if (!c) {
+		*err = strdup("out of memory");
+		return NULL;
 	}
-	if (c)
-		free(c->path);
-	free(c);
-	return NULL;
+	if (dial_open(uri, &c->d, err) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->next_id = 1;
+	if (greet(c, err) < 0) {
+		conn_close(c);
+		return NULL;
+	}
+	return c;
 }
 
 void conn_close(struct conn *c)
 {
 	if (!c)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->path);
+	dial_close(&c->d);
 	free(c->buf);
 	free(c);
 }
@@ -189,10 +203,15 @@ static int send_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-json_t *conn_request(struct conn *c, const char *cmd, json_t *args, char **err)
+static char *lost(struct conn *c, int err)
+{
+	return ended(c, "lost the connection to pgrd at", strerror(err));
+}
+
+long long conn_send(struct conn *c, const char *cmd, json_t *args, char **err)
 {
 	long long id = c->next_id++;
-	json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id), *msg;
+	json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
 	char *text;
 	int r;
 
@@ -201,26 +220,45 @@ json_t *conn_request(struct conn *c, const char *cmd, json_t *args, char **err)
 	json_decref(args);
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	r = text ? send_all(c->fd, text, strlen(text)) : -ENOMEM;
+	r = text ? send_all(c->d.fd, text, strlen(text)) : -ENOMEM;
 	if (!r)
-		r = send_all(c->fd, "\n", 1);
+		r = send_all(c->d.fd, "\n", 1);
 	free(text);
-	while (!r && (msg = read_msg(c))) {
+	if (!r)
+		return id;
+	*err = lost(c, -r);
+	return -1;
+}
+
+json_t *conn_wait(struct conn *c, long long id, int timeout_ms, char **err)
+{
+	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	json_t *msg;
+
+	*err = NULL;
+	while ((msg = read_msg(c, deadline))) {
 		json_t *got = json_object_get(msg, "id");
 
 		if (json_is_integer(got) && json_integer_value(got) == id)
 			return msg;
 		json_decref(msg);      /* an event, or a stray answer */
 	}
-	if (asprintf(err, "lost the connection to pgrd at '%s': %s", c->path,
-		     strerror(r ? -r : errno)) < 0)
-		*err = NULL;
+	if (deadline >= 0 && (errno == ETIMEDOUT || errno == EINTR))
+		return NULL;
+	*err = lost(c, errno);
 	return NULL;
+}
+
+json_t *conn_request(struct conn *c, const char *cmd, json_t *args, char **err)
+{
+	long long id = conn_send(c, cmd, args, err);
+
+	return id < 0 ? NULL : conn_wait(c, id, -1, err);
 }
 
 int conn_take_fd(struct conn *c, const char **rest, size_t *rest_len)
 {
 	*rest = c->buf;
 	*rest_len = c->len;
-	return c->fd;
+	return c->d.fd;
 }

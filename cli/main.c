@@ -34,12 +34,15 @@ const struct pgr_command pgr_commands[] = {
 	{ "console", cmd_console, "connect to the guest console" },
 	{ "save", cmd_save, "save a domain state to a file" },
 	{ "restore", cmd_restore, "restore a domain from a saved state in a file" },
-	{ "migrate", cmd_migrate, "migrate a domain to another host (not yet)" },
+	{ "migrate", cmd_migrate, "migrate a domain to another host" },
+	{ "domjobinfo", cmd_domjobinfo, "domain job information" },
+	{ "domjobabort", cmd_domjobabort, "abort the domain's job (a migration or save)" },
 	{ "sysinfo", cmd_sysinfo, "print the host's system information and UUID" },
 	{ "nodeinfo", cmd_nodeinfo, "node information" },
 	{ "hostname", cmd_hostname, "print the host's name" },
 	{ "uri", cmd_uri, "print the connection URI" },
 	{ "version", cmd_version, "show version" },
+	{ "tunnel", cmd_tunnel, "relay stdin/stdout to the local pgrd (what ssh runs)" },
 	{ "help", cmd_help, "print help" },
 	{ NULL, NULL, NULL },
 };
@@ -49,7 +52,9 @@ static const char usage_head[] =
 "Manage Peregrine domains through pgrd, as virsh does libvirt's.\n"
 "\n"
 "  -c, --connect URI   pgr:///system (default; $PGR_SOCKET overrides its\n"
-"                      socket) or pgr+unix:///PATH\n"
+"                      socket), pgr+unix:///PATH, pgr+tcp://HOST[:PORT]/,\n"
+"                      pgr+ssh://[USER@]HOST[:PORT]/[SOCKET]; without -c,\n"
+"                      $PGR_DEFAULT_URI if set\n"
 "  -h, --help          this text; `pgr COMMAND --help` for a command's\n"
 "  -v, --version       pgr's version\n"
 "\n"
@@ -124,6 +129,8 @@ int main(int argc, char **argv)
 
 	if (global_options(&p, argc, argv, &i))
 		return 1;
+	if (!p.uri && getenv("PGR_DEFAULT_URI") && *getenv("PGR_DEFAULT_URI"))
+		p.uri = getenv("PGR_DEFAULT_URI");
 	if (i >= argc) {
 		print_usage(stderr);
 		return 1;

@@ -15,7 +15,7 @@
 struct conn;
 
 struct pgr {
-	const char *uri;          /* -c URI, or NULL for the default */
+	const char *uri;          /* -c URI, else $PGR_DEFAULT_URI, else NULL (pgr:///system) */
 	struct conn *conn;        /* opened on first use */
 };
 
@@ -62,6 +62,12 @@ struct call_error {
  * and e->cls is "Connection"). */
 json_t *pgr_call(struct pgr *p, const char *cmd, json_t *args, struct call_error *e);
 
+/* p->conn, opened now if need be; NULL with the error printed. */
+struct conn *pgr_connect(struct pgr *p);
+/* A whole reply (stolen) to its "return" value (new reference), or NULL
+ * with @e filled from its "error". */
+json_t *call_result(json_t *reply, struct call_error *e);
+
 /* ---- errors ---- */
 
 /* "error: ...", one line on stderr; returns 1. */
@@ -94,6 +100,9 @@ int cmd_console(struct pgr *p, int argc, char **argv);
 int cmd_save(struct pgr *p, int argc, char **argv);
 int cmd_restore(struct pgr *p, int argc, char **argv);
 int cmd_migrate(struct pgr *p, int argc, char **argv);
+int cmd_domjobinfo(struct pgr *p, int argc, char **argv);
+int cmd_domjobabort(struct pgr *p, int argc, char **argv);
+int cmd_tunnel(struct pgr *p, int argc, char **argv);
 int cmd_sysinfo(struct pgr *p, int argc, char **argv);
 int cmd_nodeinfo(struct pgr *p, int argc, char **argv);
 int cmd_hostname(struct pgr *p, int argc, char **argv);

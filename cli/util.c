@@ -99,20 +99,29 @@ int parse_args(int argc, char **argv, const char *usage, const struct arg_spec *
 
 /* ---- calls ---- */
 
-json_t *pgr_call(struct pgr *p, const char *cmd, json_t *args, struct call_error *e)
+struct conn *pgr_connect(struct pgr *p)
 {
-	json_t *reply, *ret, *err;
 	char *why = NULL;
 
-	memset(e, 0, sizeof(*e));
 	if (!p->conn && !(p->conn = conn_open(p->uri, &why))) {
-		json_decref(args);
-		goto lost;
+		pgr_error("%s", why ? why : "out of memory");
+		free(why);
 	}
-	reply = conn_request(p->conn, cmd, args, &why);
-	if (!reply)
-		goto lost;
-	if ((ret = json_object_get(reply, "return"))) {
+	return p->conn;
+}
+
+static void connection_error(struct call_error *e, const char *why)
+{
+	snprintf(e->cls, sizeof(e->cls), "Connection");
+	snprintf(e->desc, sizeof(e->desc), "%s", why);
+}
+
+json_t *call_result(json_t *reply, struct call_error *e)
+{
+	json_t *ret = json_object_get(reply, "return"), *err;
+
+	memset(e, 0, sizeof(*e));
+	if (ret) {
 		json_incref(ret);
 		json_decref(reply);
 		return ret;
@@ -123,9 +132,23 @@ json_t *pgr_call(struct pgr *p, const char *cmd, json_t *args, struct call_error
 		 json_string_value(json_object_get(err, "desc")) ?: "unknown error");
 	json_decref(reply);
 	return NULL;
-lost:
-	snprintf(e->cls, sizeof(e->cls), "Connection");
-	snprintf(e->desc, sizeof(e->desc), "%s", why ? why : "out of memory");
+}
+
+json_t *pgr_call(struct pgr *p, const char *cmd, json_t *args, struct call_error *e)
+{
+	json_t *reply;
+	char *why = NULL;
+
+	memset(e, 0, sizeof(*e));
+	if (!pgr_connect(p)) {
+		json_decref(args);
+		connection_error(e, "not connected");
+		return NULL;
+	}
+	reply = conn_request(p->conn, cmd, args, &why);
+	if (reply)
+		return call_result(reply, e);
+	connection_error(e, why ? why : "out of memory");
 	pgr_error("%s", e->desc);
 	free(why);
 	return NULL;
