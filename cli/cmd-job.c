@@ -73,8 +73,10 @@ static void size_row(json_t *info, const char *label, const char *key)
 /* "%-17s %-12llu UNIT", virsh's layout for counts. */
 static void count_row(json_t *info, const char *label, const char *key, const char *unit)
 {
-	if (has(info, key))
-		printf("%-17s %-12llu%s%s\n", label, num(info, key), *unit ? " " : "", unit);
+	if (has(info, key) && *unit)
+		printf("%-17s %-12llu %s\n", label, num(info, key), unit);
+	else if (has(info, key))
+		printf("%-17s %llu\n", label, num(info, key));
 }
 
 static void print_job(json_t *info)
