@@ -80,6 +80,8 @@ out=$(pgr_on hosta save cold "$LOCAL/cold.save")
 printf '%s' "$out" | grep -q "Domain cold saved to $LOCAL/cold.save" || fail "save said: $out"
 state_on hosta cold "shut off (saved)" 5
 h_saved=$(hb_done "$CON_A")
+now_ms
+t_saved=$REPLY
 # Copy the save file and the disk from hosta's local storage to hostb's.
 for f in cold.save cold.img; do
 	on hosta cat "$LOCAL/$f" | on hostb sh -c 'cat >"$1"' sh "$LOCAL/$f"
@@ -87,6 +89,8 @@ for f in cold.save cold.img; do
 		"$(on hostb sha256sum "$LOCAL/$f" | cut -d' ' -f1)" ] || fail "copying $f changed it"
 done
 size=$(on hostb stat -c %s "$LOCAL/cold.save")
+now_ms
+gap=$((REPLY - t_saved))
 out=$(pgr_on hostb restore "$LOCAL/cold.save")
 [ "$out" = "Domain restored from $LOCAL/cold.save" ] || fail "restore on hostb said: $out"
 state_on hostb cold "running (restored)" 5
@@ -94,10 +98,10 @@ CON_B=$(console_of hostb cold)
 wait_for_log "$CON_B" '^BV[0-9]+ blocks=[0-9]+ errors=0 ' 30 2
 hb_grows "$CON_B" 300 20
 wait_for_log "$CON_B" '^V[0-9]+ ' 30 2
-guest_ok "$CON_A" "$CON_B"
+guest_ok --gap "$gap" "$CON_A" "$CON_B"
 pgr_on hostb dominfo cold | grep -qE '^Persistent: +no$' || fail "a restored guest unknown here is not transient"
 pgr_on hosta list --all | grep -qE '^ -  +cold +shut off$' || fail "hosta: $(pgr_on hosta list --all)"
-log "cold migration: saved at H$h_saved on hosta ($((size / 1024)) KiB), save file and disk copied," \
+log "cold migration: saved at H$h_saved on hosta ($((size / 1024)) KiB), save file and disk copied ($gap ms)," \
 	"restored on hostb: one boot, $HEARTBEATS heartbeats contiguous over both hosts," \
 	"$SWEEPS memory sweeps and $DISK_PASSES disk passes clean"
 pgr_on hostb destroy cold >/dev/null
