@@ -206,9 +206,10 @@ expect_error_on() {
 
 # host_xml NAME [KEY=VALUE...]: the test guest as domain XML. Keys: uuid,
 # mib (128), cpus (1), cmdline ("fill=32 rate=8"), disk (a path), cache
-# (none), mac (a NIC on br0).
+# (none), mac (a NIC on br0), kernel (the test guest's path).
 host_xml() {
 	local name=$1 kv uuid="" mib=128 cpus=1 cmdline="fill=32 rate=8" disk="" cache=none mac=""
+	local kernel=$GUEST
 	shift
 
 	for kv; do
@@ -220,6 +221,7 @@ host_xml() {
 		disk=*) disk=${kv#*=} ;;
 		cache=*) cache=${kv#*=} ;;
 		mac=*) mac=${kv#*=} ;;
+		kernel=*) kernel=${kv#*=} ;;
 		*) fail "host_xml: unknown key in '$kv'" ;;
 		esac
 	done
@@ -230,7 +232,7 @@ host_xml() {
 	echo "  <vcpu>$cpus</vcpu>"
 	echo "  <os>"
 	echo "    <type arch='x86_64'>hvm</type>"
-	echo "    <kernel>$GUEST</kernel>"
+	echo "    <kernel>$kernel</kernel>"
 	echo "    <cmdline>$cmdline</cmdline>"
 	echo "  </os>"
 	echo "  <devices>"
