@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/domxml.h"
 #include "daemon/lifecycle.h"
+#include "daemon/migrate.h"
 #include "daemon/pgrd.h"
 #include "daemon/vmm.h"
 
@@ -128,6 +129,8 @@ static void domain_free(struct domain *d)
 	free_config(d->def);
 	free_config(d->live);
 	free(d->job.file);
+	migrate_free(d->job.mig);
+	json_decref(d->last_job);
 	free(d);
 }
 

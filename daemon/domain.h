@@ -83,6 +83,7 @@ struct domain {
 	bool quit_seen;            /* the monitor announced it is quitting (SHUTDOWN) */
 	bool quit_clean;           /* ... with status 0: guest power-off or "quit" */
 	struct job job;
+	json_t *last_job;          /* domain-job-info after a migration ended */
 	struct domain *next;
 };
 

@@ -29,10 +29,10 @@ bool job_free_for(struct domain *d, struct api_call *call);
 void job_command(struct domain *d, const char *cmd, json_t *args, monitor_reply_fn fn);
 
 /* An incoming migration: a monitor for @c (taken) loading the stream from
- * @fd (its fd 3) and resuming the guest itself; the job carries @mig
- * (taken) and answers @call when the monitor is up. 0 or -errno (@call
- * answered, @mig freed). */
-int lifecycle_incoming(struct domain *d, struct vm_config *c, int fd, struct migration *mig,
-		       struct api_call *call);
+ * @fd (its fd 3), resuming the guest itself if @run (else --paused); the
+ * job carries @mig (taken) and @call. 0 or -errno (@call answered, @mig
+ * freed). */
+int lifecycle_incoming(struct domain *d, struct vm_config *c, int fd, bool run,
+		       struct migration *mig, struct api_call *call);
 
 #endif

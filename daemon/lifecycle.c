@@ -202,9 +202,9 @@ static int paths_of(const struct domain *d, struct paths *p, struct vmm_paths *v
 
 static const struct vmm_ops vmm_ops;
 
-static int spawn(struct domain *d, const char *incoming, int pass_fd, char **err)
+static int spawn(struct domain *d, const char *incoming, int pass_fd, bool run, char **err)
 {
-	struct vmm_launch how = { .incoming = incoming, .run = pass_fd >= 0,
+	struct vmm_launch how = { .incoming = incoming, .run = run,
 				  .cpu_mask = d->pgrd->cfg.cpu_mask };
 	struct paths p = { 0 };
 	struct vmm_paths vp;
@@ -230,9 +230,9 @@ static void free_live(struct domain *d)
 }
 
 /* Common to start, restore and incoming migrations: a new monitor for
- * @c (taken), given @pass_fd as its fd 3 unless -1. */
+ * @c (taken), given @pass_fd as its fd 3 unless -1, not --paused if @run. */
 static int launch(struct domain *d, struct vm_config *c, const char *incoming, int pass_fd,
-		  enum job_kind kind, struct api_call *call)
+		  bool run, enum job_kind kind, struct api_call *call)
 {
 	char *err = NULL;
 	long offset = log_size(d);
@@ -246,7 +246,7 @@ static int launch(struct domain *d, struct vm_config *c, const char *incoming, i
 	d->live = c;
 	d->id = d->pgrd->next_id++;
 	d->quit_seen = d->quit_clean = false;
-	if (spawn(d, incoming, pass_fd, &err) < 0) {
+	if (spawn(d, incoming, pass_fd, run, &err) < 0) {
 		free_live(d);
 		d->id = -1;
 		domain_set_state(d, DOM_SHUTOFF, R_FAILED);
@@ -273,7 +273,7 @@ void lifecycle_start(struct domain *d, const struct vm_config *c, bool paused,
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
-	if (launch(d, copy, NULL, -1, JOB_START, call) == 0)
+	if (launch(d, copy, NULL, -1, false, JOB_START, call) == 0)
 		d->job.paused = paused;
 }
 
@@ -288,17 +288,17 @@ void lifecycle_restore(struct domain *d, struct vm_config *c, const char *file, 
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
-	if (launch(d, c, uri, -1, JOB_RESTORE, call) == 0) {
+	if (launch(d, c, uri, -1, false, JOB_RESTORE, call) == 0) {
 		d->job.paused = paused;
 		d->job.file = strdup(file);
 	}
 	free(uri);
 }
 
-int lifecycle_incoming(struct domain *d, struct vm_config *c, int fd, struct migration *mig,
-		       struct api_call *call)
+int lifecycle_incoming(struct domain *d, struct vm_config *c, int fd, bool run,
+		       struct migration *mig, struct api_call *call)
 {
-	int r = launch(d, c, "fd:3", fd, JOB_MIGRATE_IN, call);
+	int r = launch(d, c, "fd:3", fd, run, JOB_MIGRATE_IN, call);
 
 	if (r == 0)
 		d->job.mig = mig;

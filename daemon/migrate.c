@@ -118,6 +118,8 @@ static void ignore_reply(void *opaque, json_t *ret, const char *err)
 		pr_warn("%s: %s", d->name, err);
 }
 
+static void keep_figures(struct domain *d, const char *type, const char *error);
+
 /* The source failed before the commit: the guest goes on here. If we
  * paused it, run it again. */
 static void __attribute__((format(printf, 2, 3)))
@@ -133,6 +135,7 @@ fail_out(struct domain *d, const char *fmt, ...)
 	va_end(ap);
 	if (m->suspended && d->vmm && d->vmm->mon)
 		monitor_command(d->vmm->mon, "cont", NULL, ignore_reply, d);
+	keep_figures(d, "failed", msg);
 	job_fail(d, API_ERR_FAILED, "%s", msg ? msg : "out of memory");
 	free(msg);
 }
@@ -645,8 +648,10 @@ void migrate_out_event(struct domain *d, json_t *data)
 			m->stats = json_incref(data);
 		}
 		pr_info("%s: migrated to %s in %lld ms", d->name, m->dest, elapsed_ms(m));
-	} else if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
-		fail_out(d, "migration to %s %s: %s", m->dest, status, why ? why : "no reason given");
+	} else if (!strcmp(status, "cancelled")) {
+		fail_out(d, "migration to %s cancelled%s%s", m->dest, why ? ": " : "", why ? why : "");
+	} else if (!strcmp(status, "failed")) {
+		fail_out(d, "migration to %s failed: %s", m->dest, why ? why : "no reason given");
 	}
 }
 
@@ -673,6 +678,7 @@ void migrate_out_finish(struct domain *d)
 				"downtime_ms", stat_int(m->stats, NULL, "downtime"),
 				"transferred", stat_int(m->stats, "ram", "transferred"));
 
+	keep_figures(d, "completed", NULL);
 	if (m->undefine && d->def && domain_forget_def(d) == 0) {
 		vmconfig_clear(d->def);
 		free(d->def);
@@ -781,15 +787,30 @@ void migrate_out(struct domain *d, json_t *args, struct api_call *call)
 
 /* ---- job info and abort ---- */
 
+static json_t *job_figures(struct migration *m);
+
+/* The figures of a migration that has ended, kept for domain-job-info. */
+static void keep_figures(struct domain *d, const char *type, const char *error)
+{
+	struct migration *m = d->job.mig;
+	json_t *j = job_figures(m);
+
+	if (!j)
+		return;
+	json_object_set_new(j, "type", json_string(type));
+	if (error)
+		json_object_set_new(j, "error", json_string(error));
+	json_decref(d->last_job);
+	d->last_job = j;
+}
+
 void migrate_job_info(struct domain *d, struct api_call *call)
 {
 	struct migration *m = d->job.kind == JOB_MIGRATE_OUT ? d->job.mig : NULL;
-	json_t *s = m ? m->stats : NULL, *ret;
-	json_int_t total, remaining, sent;
-	int percent;
 
 	if (d->job.kind == JOB_NONE) {
-		api_return(call, json_pack("{s:s}", "type", "none"));
+		api_return(call, d->last_job ? json_incref(d->last_job) :
+				 json_pack("{s:s}", "type", "none"));
 		return;
 	}
 	if (!m) {
@@ -798,6 +819,15 @@ void migrate_job_info(struct domain *d, struct api_call *call)
 					   job_name(d->job.kind)));
 		return;
 	}
+	api_return(call, job_figures(m));
+}
+
+static json_t *job_figures(struct migration *m)
+{
+	json_t *s = m->stats, *ret;
+	json_int_t total, remaining, sent;
+	int percent;
+
 	total = stat_int(s, "ram", "total");
 	remaining = stat_int(s, "ram", "remaining");
 	sent = stat_int(s, "ram", "transferred");
@@ -819,7 +849,7 @@ void migrate_job_info(struct domain *d, struct api_call *call)
 	if (ret && json_object_get(s, "expected-downtime"))
 		json_object_set_new(ret, "expected_downtime_ms",
 				    json_integer(stat_int(s, NULL, "expected-downtime")));
-	api_return(call, ret);
+	return ret;
 }
 
 void migrate_job_abort(struct domain *d, struct api_call *call)
@@ -1053,7 +1083,7 @@ void migrate_in_prepare(struct api_call *call, struct domain *d, struct vm_confi
 	clock_gettime(CLOCK_MONOTONIC, &m->t0);
 	/* The monitor builds the VM from the stream's definition, so its API
 	 * answers only once the stream flows: the source may send now. */
-	if (lifecycle_incoming(d, c, fd, m, call) == 0)
+	if (lifecycle_incoming(d, c, fd, m->resume, m, call) == 0)
 		migrate_in_ready(d);
 	return;
 out:

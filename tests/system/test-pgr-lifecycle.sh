@@ -10,7 +10,8 @@
 #   (a transient domain, gone when destroyed), undefine while running (it
 #   runs on as transient), sysinfo/nodeinfo (the host UUID), and the errors:
 #   bad XML, unknown domains, wrong states, conflicting definitions, bad
-#   arguments, remote URIs and migrate (not yet), no pgrd to talk to.
+#   arguments, an unresolvable remote URI, migrate's storage copy (not
+#   yet), no pgrd to talk to.
 # Save/restore: test-pgr-save-restore.sh; pgrd restarts and monitor deaths:
 # test-pgrd-restart.sh.
 set -euo pipefail
@@ -174,8 +175,9 @@ expect_error "unexpected argument 'y'" "$PGR" dominfo x y
 expect_error "unknown option '--bogus'" "$PGR" list --bogus
 expect_error "unknown command: 'frobnicate'" "$PGR" frobnicate
 "$PGR" start --help | grep -q '^Usage: pgr start DOMAIN' || fail "start --help"
-expect_error "pgr\+tcp://kvm2/: TCP connections are not supported yet" "$PGR" -c pgr+tcp://kvm2/ list
-expect_error "failed to migrate domain 'c1': migration is not supported yet" \
+expect_error "failed to connect to pgrd at 'nohost.invalid:8002': cannot resolve" \
+	"$PGR" -c pgr+tcp://nohost.invalid/ list
+expect_error "failed to migrate domain 'c1': copying storage \(--copy-storage-all\) is not supported yet" \
 	"$PGR" migrate --live --persistent --undefinesource --copy-storage-all --verbose \
 	--timeout 30 --bandwidth 100 --max-downtime 300 c1 pgr+ssh://kvm2/system
 PGR_SOCKET=$T/nobody.sock expect_error "failed to connect to pgrd at '$T/nobody.sock'" "$PGR" list
