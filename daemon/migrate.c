@@ -370,7 +370,8 @@ static void peer_closed(void *opaque)
 	}
 	said = ssh_said(m);
 	if (said)
-		fail_out(d, "cannot reach %s: ssh: %s", m->dest, said);
+		fail_out(d, "cannot reach %s: %s%s", m->dest, strncmp(said, "ssh:", 4) ? "ssh: " : "",
+			 said);
 	else if (monitor_error(m->peer))
 		fail_out(d, "cannot connect to %s: %s", m->dest, strerror(monitor_error(m->peer)));
 	else
