@@ -381,6 +381,17 @@ static void peer_closed(void *opaque)
 
 static void handoff(struct domain *d);
 
+/* --undefinesource, after success: the domain is the other host's now. */
+static void undefine_source(struct domain *d)
+{
+	if (!d->job.mig->undefine || !d->def || domain_forget_def(d) < 0)
+		return;
+	vmconfig_clear(d->def);
+	free(d->def);
+	d->def = NULL;
+	pr_info("%s: undefined here (--undefinesource)", d->name);
+}
+
 static void on_prepared(void *opaque, json_t *ret, const char *err)
 {
 	struct domain *d = opaque;
@@ -398,12 +409,7 @@ static void on_prepared(void *opaque, json_t *ret, const char *err)
 		pr_info("%s: defined on %s (offline migration)", d->name, m->dest);
 		answer = json_pack("{s:s, s:s, s:s, s:I}", "name", d->name, "dest_host", m->dest,
 				   "mode", "offline", "total_ms", (json_int_t)elapsed_ms(m));
-		if (m->undefine && d->def && domain_forget_def(d) == 0) {
-			vmconfig_clear(d->def);
-			free(d->def);
-			d->def = NULL;
-			pr_info("%s: undefined here (--undefinesource)", d->name);
-		}
+		undefine_source(d);
 		job_answer_with(d, answer);
 		if (!d->def && !domain_active(d))
 			domain_remove(d);
@@ -680,12 +686,7 @@ void migrate_out_finish(struct domain *d)
 				"transferred", stat_int(m->stats, "ram", "transferred"));
 
 	keep_figures(d, "completed", NULL);
-	if (m->undefine && d->def && domain_forget_def(d) == 0) {
-		vmconfig_clear(d->def);
-		free(d->def);
-		d->def = NULL;
-		pr_info("%s: undefined here (--undefinesource)", d->name);
-	}
+	undefine_source(d);
 	job_answer_with(d, ret);
 }
 
