@@ -46,16 +46,22 @@ selected() {
 }
 
 # Processes left in the test's process group are a bug in the test (or the
-# monitor): report and kill them.
+# monitor): report and kill them. So are those that left the group (pgrd
+# starts monitors in their own sessions) but still name the test's
+# temporary directory (functions.sh: $TMPDIR/pgr-TEST.XXXXXX) on their
+# command line.
 reap_strays() {
-	local pgid=$1 log=$2 strays
+	local pgid=$1 log=$2 name=$3 strays escaped
 
-	strays=$(pgrep -d, -g "$pgid" 2>/dev/null) || return 0
+	strays=$(pgrep -d, -g "$pgid" 2>/dev/null)
+	escaped=$(pgrep -d, -f "${TMPDIR:-/tmp}/pgr-$name\\." 2>/dev/null)
+	[ -n "$strays$escaped" ] || return 0
 	{
 		echo "run.sh: processes left behind by the test:"
-		ps -o pid=,args= -p "$strays"
+		ps -o pid=,args= -p "${strays}${strays:+${escaped:+,}}$escaped"
 	} >>"$log" 2>&1
-	kill -9 -- "-$pgid" 2>/dev/null
+	[ -z "$strays" ] || kill -9 -- "-$pgid" 2>/dev/null
+	[ -z "$escaped" ] || kill -9 ${escaped//,/ } 2>/dev/null
 	return 1
 }
 
@@ -72,7 +78,7 @@ run_one() {
 	CURRENT=$!
 	wait "$CURRENT"
 	rc=$?
-	if ! reap_strays "$CURRENT" "$log" && { [ $rc -eq 0 ] || [ $rc -eq 77 ]; }; then
+	if ! reap_strays "$CURRENT" "$log" "$(basename "$name" .sh)" && { [ $rc -eq 0 ] || [ $rc -eq 77 ]; }; then
 		rc=99
 	fi
 	CURRENT=

@@ -36,9 +36,11 @@ monitor_pid() {
 pgrd_cleanup() {
 	local f pid
 
-	for f in "$STATE"/run/*.json; do
+	# Also those of other pgrds a test started under $T/NAME/state.
+	for f in "$STATE"/run/*.json "$T"/*/state/run/*.json; do
 		[ -e "$f" ] || continue
-		pid=$(monitor_pid "$(basename "$f" .json)") || continue
+		pid=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' \
+			"$f") || continue
 		kill -9 -- "-$pid" "$pid" 2>/dev/null || true
 	done
 	if [ -n "$PGRD_PID" ]; then
