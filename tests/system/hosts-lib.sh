@@ -87,7 +87,10 @@ host_add() {
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link add eth0 type veth peer name "$port" netns "$SWITCH"
 	ip -n "$SWITCH" link set "$port" master sw0 up
-	ip -n "$ns" link add br0 type bridge
+	# br0 keeps eth0's MAC: a bridge left to choose takes its ports' lowest,
+	# so a guest's tap coming or going would change the host's MAC under
+	# its neighbours' ARP caches (hostb then cannot reach hosta for a while).
+	ip -n "$ns" link add br0 address "$(ip -n "$ns" -br link show eth0 | awk '{ print $3 }')" type bridge
 	ip -n "$ns" link set eth0 master br0 up
 	ip -n "$ns" addr add "$ip/24" dev br0
 	ip -n "$ns" link set br0 up
@@ -150,6 +153,19 @@ on() {
 	else
 		PGR_SOCKET=$T/$name/pgrd.sock ip netns exec "${HOST_NS[$name]}" "$@"
 	fi
+}
+
+# on_exec NAME CMD...: as on, but exec'ing CMD: for a background job
+# `(on_exec ...) &` whose pid is CMD's, so the exit trap's kill reaches it.
+on_exec() {
+	local name=$1
+	shift
+
+	export PGR_SOCKET=$T/$name/pgrd.sock
+	if [ -n "${HOST_PID[$name]:-}" ]; then
+		exec nsenter -t "${HOST_PID[$name]}" -n -m -u -- "$@"
+	fi
+	exec ip netns exec "${HOST_NS[$name]}" "$@"
 }
 
 # pgr_on NAME ARGS...: pgr typed on host NAME.
@@ -380,7 +396,7 @@ sshd_start() {
 # M lost".
 pinger_start() {
 	rm -f "$T/$1.stop"
-	on "$2" "$PYTHON" - "$3" "$T/$1.stop" >"$T/$1.ping" 2>&1 <<-'EOF' &
+	(on_exec "$2" "$PYTHON" - "$3" "$T/$1.stop") >"$T/$1.ping" 2>&1 <<-'EOF' &
 		import os, select, socket, struct, sys, time
 		dst, stop = sys.argv[1], sys.argv[2]
 		def csum(b):
@@ -427,12 +443,39 @@ pinger_stop() {
 
 # ---- the end ---------------------------------------------------------------
 
+# sanitizer_reports: after a passing test, each pgrd stops as it should
+# (SIGTERM: under ASan its leaks are reported then) and no pgrd or monitor
+# log holds a sanitizer's report (make check-asan). Fails if one does.
+sanitizer_reports() {
+	local name pid i stat f bad=""
+
+	for name in "${HOSTS[@]}"; do
+		pid=${HOST_PID[$name]:-}
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 200; i++)); do
+			stat=$(cat "/proc/$pid/stat" 2>/dev/null) && [[ $stat != *") Z "* ]] || break
+			sleep 0.05
+		done
+	done
+	for f in "$T"/*/pgrd.err "$T"/*/state/log/*.log; do
+		[ -e "$f" ] || continue
+		grep -HE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2 && bad=1
+	done
+	[ -z "$bad" ] || echo "FAIL: a sanitizer reported errors (above)" >&2
+	[ -z "$bad" ]
+}
+
 # Every monitor (they run in their own sessions), every pgrd and sshd, the
 # namespaces and their /etc/netns files. A failed test shows each pgrd's
-# and monitor's last lines.
+# and monitor's last lines. Returns the test's status (a sanitizer's
+# report fails a test that passed).
 hosts_teardown() {
 	local rc=$1 name f pid
 
+	if [ "$rc" -eq 0 ] && ! sanitizer_reports; then
+		rc=1
+	fi
 	for name in "${HOSTS[@]}"; do
 		for f in "$T/$name"/state/run/*.json; do
 			[ -e "$f" ] || continue
@@ -445,6 +488,11 @@ hosts_teardown() {
 			wait "$pid" 2>/dev/null
 		done
 	done
+	# Anything else of this test's (a monitor with no runtime record yet),
+	# by its command line naming $T, one pid at a time.
+	for pid in $(pgrep -f -- "$T/"); do
+		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] || kill -9 "$pid" 2>/dev/null
+	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for name in "${HOSTS[@]}"; do
 			for f in "$T/$name/pgrd.err" "$T/$name"/state/log/*.log "$T/ssh/sshd-$name.log"; do
@@ -456,7 +504,7 @@ hosts_teardown() {
 		ip netns del "$f" 2>/dev/null
 		rm -rf "/etc/netns/$f"
 	done
-	return 0
+	return "$rc"
 }
 
 eval "functions_cleanup() $(declare -f cleanup | tail -n +2)"
@@ -465,6 +513,7 @@ cleanup() {
 
 	set +e
 	hosts_teardown "$rc"
+	rc=$?
 	(exit "$rc")
 	functions_cleanup
 }

@@ -90,6 +90,7 @@ pgr_on hosta migrate --live --persistent --verbose mig pgr+tcp://hostb/ >"$T/ver
 	fail "migrate --live: $(cat "$T/verbose.out")"
 tr '\r' '\n' <"$T/verbose.out" | grep -q 'Migration: \[100 %\]' ||
 	fail "migrate --verbose drew no 100 %: $(tr '\r' '\n' <"$T/verbose.out" | tail -n 3)"
+grep -q "mig: live migration to hostb" "$T/hosta/pgrd.err" || fail "hosta's pgrd logged no live migration"
 moved hosta hostb "live (pgr+tcp://hostb/, --verbose: $(tr '\r' '\n' <"$T/verbose.out" | grep -c 'Migration:') progress lines):"
 pgr_on hosta dominfo mig | grep -qE '^Persistent: +yes$' || fail "hosta forgot mig without --undefinesource"
 
@@ -99,6 +100,8 @@ moved hostb hosta "live, back (HOST form):"
 # ---- without --live: suspended, moved, resumed -----------------------------
 pgr_on hosta migrate --persistent mig hostb >"$T/paused.out" 2>&1 || fail "migrate: $(cat "$T/paused.out")"
 moved hosta hostb "without --live:"
+grep -q "mig: paused migration to hostb" "$T/hosta/pgrd.err" ||
+	fail "without --live, hosta's pgrd did not run a paused migration: $(grep 'migration to' "$T/hosta/pgrd.err")"
 pgr_on hostb suspend mig >/dev/null
 state_on hostb mig "paused (user)" 5
 pgr_on hostb migrate mig hosta >"$T/paused.out" 2>&1 || fail "migrate a paused guest: $(cat "$T/paused.out")"
