@@ -988,6 +988,18 @@ static int check_in(struct api_call *call, const struct vm_config *c, json_t *fe
 		}
 		close(fd);
 	}
+	for (int i = 0; i < c->nnets; i++) {
+		char path[128];
+
+		if (!c->nets[i].bridge)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", c->nets[i].bridge);
+		if (access(path, F_OK) < 0) {
+			api_fail(call, API_ERR_FAILED, "interface %d: no bridge '%s' here", i,
+				 c->nets[i].bridge);
+			return -1;
+		}
+	}
 	if (c->kernel && access(c->kernel, R_OK) < 0) {
 		api_fail(call, API_ERR_FAILED, "cannot read kernel %s here: %s", c->kernel,
 			 strerror(errno));
