@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define PGRD_DEFAULT_CONFIG     "/etc/peregrine/pgrd.conf"
 #define PGRD_DEFAULT_STATE_DIR  "/var/lib/peregrine"
 #define PGRD_DEFAULT_SOCKET     "/run/peregrine/pgrd.sock"
 #define PGRD_CONFIG_MAX_LINE    4096

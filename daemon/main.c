@@ -36,7 +36,8 @@ static const char usage[] =
 "The Peregrine host daemon: keeps domain definitions and state, runs one\n"
 "pgr-vmm per running domain, and serves the management API that pgr uses.\n"
 "\n"
-"  --config FILE       settings as `key = value` lines (see docs/pgrd.md)\n"
+"  --config FILE       settings as `key = value` lines (see docs/pgrd.md;\n"
+"                      default " PGRD_DEFAULT_CONFIG " if it exists)\n"
 "  --state-dir DIR     definitions, runtime records, logs\n"
 "                      (default " PGRD_DEFAULT_STATE_DIR ")\n"
 "  --socket PATH       the management socket (default " PGRD_DEFAULT_SOCKET ")\n"
@@ -119,6 +120,8 @@ static int settle_config(struct pgrd_config *c, const struct options *o, char **
 
 	if (!r && o->config)
 		r = config_load(c, o->config, err);
+	else if (!r && access(PGRD_DEFAULT_CONFIG, F_OK) == 0)
+		r = config_load(c, PGRD_DEFAULT_CONFIG, err);
 	for (int i = 0; i < 3 && !r; i++) {
 		char *abs = NULL;
 
