@@ -222,10 +222,10 @@ expect_error_on() {
 
 # host_xml NAME [KEY=VALUE...]: the test guest as domain XML. Keys: uuid,
 # mib (128), cpus (1), cmdline ("fill=32 rate=8"), disk (a path), cache
-# (none), mac (a NIC on br0), kernel (the test guest's path).
+# (none), mac (a NIC), bridge (the NIC's: br0), kernel (the test guest's path).
 host_xml() {
 	local name=$1 kv uuid="" mib=128 cpus=1 cmdline="fill=32 rate=8" disk="" cache=none mac=""
-	local kernel=$GUEST
+	local kernel=$GUEST bridge=br0
 	shift
 
 	for kv; do
@@ -238,6 +238,7 @@ host_xml() {
 		cache=*) cache=${kv#*=} ;;
 		mac=*) mac=${kv#*=} ;;
 		kernel=*) kernel=${kv#*=} ;;
+		bridge=*) bridge=${kv#*=} ;;
 		*) fail "host_xml: unknown key in '$kv'" ;;
 		esac
 	done
@@ -262,7 +263,7 @@ host_xml() {
 	if [ -n "$mac" ]; then
 		echo "    <interface type='bridge'>"
 		echo "      <mac address='$mac'/>"
-		echo "      <source bridge='br0'/>"
+		echo "      <source bridge='$bridge'/>"
 		echo "      <model type='virtio'/>"
 		echo "    </interface>"
 	fi

@@ -14,7 +14,7 @@
 #   bigger than the machine's MemAvailable, which runs because its RAM is
 #   only touched lazily); a CPU feature the destination hides (its
 #   cpu_mask); a disk, or a kernel, on the source's local storage, which
-#   the destination cannot see; a writeback-cache disk without --unsafe (and with --unsafe
+#   the destination cannot see; a NIC on a bridge only the source has; a writeback-cache disk without --unsafe (and with --unsafe
 #   it moves, the guest intact); the arguments (--live with --offline,
 #   --copy-storage-all, --offline without --persistent, a guest not running).
 set -euo pipefail
@@ -137,6 +137,13 @@ pgr_on hosta start kl >/dev/null
 wait_for_log "$(console_of hosta kl)" '^V1 ' 30
 refused kl hostb "$(dest_re ".*$LOCAL/guest\.elf" "(on)?" ".*No such file or directory")" --live
 pgr_on hosta destroy kl >/dev/null
+
+ip -n "${HOST_NS[hosta]}" link add br9 type bridge      # on hosta only
+define_on hosta nb mac=52:54:00:88:00:09 bridge=br9 cmdline="fill=16"
+pgr_on hosta start nb >/dev/null
+wait_for_log "$(console_of hosta nb)" '^V1 ' 30
+refused nb hostb "$(dest_re "(interface 0: )?(no )?bridge '?br9'?" "(on)?" ".*")" --live
+pgr_on hosta destroy nb >/dev/null
 
 # ---- unsafe disks -------------------------------------------------------------
 truncate -s 4M "$SHARED/wb.img"
