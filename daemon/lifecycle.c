@@ -500,7 +500,7 @@ static enum dom_reason exit_reason(const struct domain *d, int status)
 		return R_DESTROYED;
 	if (d->job.kind == JOB_SAVE && d->job.save_done && !d->job.checkpoint)
 		return R_SAVED;
-	if (d->job.kind == JOB_MIGRATE_OUT && migrate_out_completed(d))
+	if (d->job.kind == JOB_MIGRATE_OUT && migrate_out_completed(d, status))
 		return R_MIGRATED;
 	if (d->job.kind == JOB_START || d->job.kind == JOB_RESTORE || d->job.kind == JOB_MIGRATE_IN)
 		return R_FAILED;

@@ -662,11 +662,24 @@ void migrate_out_event(struct domain *d, json_t *data)
 	}
 }
 
-bool migrate_out_completed(const struct domain *d)
+bool migrate_out_completed(const struct domain *d, int status)
 {
 	const struct migration *m = d->job.mig;
 
-	return d->job.kind == JOB_MIGRATE_OUT && m && m->phase == PH_COMPLETED;
+	if (d->job.kind != JOB_MIGRATE_OUT || !m)
+		return false;
+	if (m->phase == PH_COMPLETED)
+		return true;
+	/* A source monitor exits 0 only when the VM left (or the guest
+	 * powered off, which its SHUTDOWN event says): its last MIGRATION
+	 * event may not have reached us. */
+	if (m->phase == PH_MIGRATING && status >= 0 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0 && !(d->quit_seen && d->quit_clean)) {
+		pr_warn("%s: the monitor exited 0 before its 'completed' event reached us: "
+			"taking the migration as completed", d->name);
+		return true;
+	}
+	return false;
 }
 
 static json_int_t stat_int(json_t *stats, const char *group, const char *key)

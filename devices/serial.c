@@ -30,6 +30,7 @@
 #define COM1_IRQ  4
 #define RXQ_SIZE  4096
 #define TXB_SIZE  4096
+#define BACKLOG_SIZE (64 * 1024)
 
 /* Register bits */
 #define IER_RDI   0x01
@@ -73,6 +74,10 @@ struct serial {
 	uint8_t txb[TXB_SIZE];
 	uint32_t tx_len;
 	uint64_t tx_dropped;
+	/* unix: what the guest wrote while no client was attached, the last
+	 * BACKLOG_SIZE bytes, given to the next client first */
+	uint8_t *backlog;
+	uint32_t bl_head, bl_len;
 	/* backend */
 	enum backend be;
 	int in_fd, out_fd;
@@ -126,10 +131,42 @@ static void tx_flush_locked(struct serial *s)
 	s->tx_len = 0;
 }
 
+static void backlog_byte(struct serial *s, uint8_t c)
+{
+	s->backlog[(s->bl_head + s->bl_len) % BACKLOG_SIZE] = c;
+	if (s->bl_len < BACKLOG_SIZE)
+		s->bl_len++;
+	else
+		s->bl_head = (s->bl_head + 1) % BACKLOG_SIZE;
+}
+
+/* A new client gets the backlog first (its socket buffer takes 64 KiB). */
+static void backlog_flush_locked(struct serial *s)
+{
+	while (s->bl_len && s->out_fd >= 0) {
+		uint32_t run = BACKLOG_SIZE - s->bl_head < s->bl_len ? BACKLOG_SIZE - s->bl_head :
+								       s->bl_len;
+		ssize_t n = write(s->out_fd, s->backlog + s->bl_head, run);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->tx_dropped += s->bl_len;
+			break;
+		}
+		s->bl_head = (s->bl_head + n) % BACKLOG_SIZE;
+		s->bl_len -= n;
+	}
+	s->bl_head = s->bl_len = 0;
+}
+
 static void tx_byte(struct serial *s, uint8_t c)
 {
-	if (s->out_fd < 0)
+	if (s->out_fd < 0) {
+		if (s->backlog)
+			backlog_byte(s, c);
 		return;
+	}
 	s->txb[s->tx_len++] = c;
 	if (c == '\n' || s->tx_len == TXB_SIZE || s->be == BE_PTY)
 		tx_flush_locked(s);
@@ -327,6 +364,7 @@ static void accept_ready(void *opaque, uint32_t events)
 		return;
 	}
 	s->in_fd = s->out_fd = fd;
+	backlog_flush_locked(s);
 	loop_add(s->loop, fd, EPOLLIN, input_ready, s);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -350,6 +388,9 @@ static int open_unix(struct serial *s, const char *path, char **err)
 					"listening there", path), -EADDRINUSE;
 		unlink(path);          /* left behind by a killed monitor */
 	}
+	s->backlog = malloc(BACKLOG_SIZE);
+	if (!s->backlog)
+		return asprintf(err, "out of memory"), -ENOMEM;
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(s->listen_fd, 2) < 0)
@@ -516,6 +557,7 @@ static void serial_free(void *dev)
 	if (s->pty_slave >= 0)
 		close(s->pty_slave);
 	free(s->path);
+	free(s->backlog);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
