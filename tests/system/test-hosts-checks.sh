@@ -39,10 +39,9 @@ refused() {
 }
 
 # dest_re BEFORE PREP AFTER: what hostb answers, as docs/relocation.md
-# words it ("BEFORE PREP hostb AFTER": "not enough free memory on hostb:
-# ...") or as pgrd words it today ("hostb: BEFORE[ here]AFTER").
+# words it: "hostb: BEFORE[ here]AFTER" (PREP is not used any more).
 dest_re() {
-	echo "($1 $2 hostb$3|hostb: $1( here)?$3)"
+	echo "hostb: $1( here)?$3"
 }
 
 # A feature this host gives guests, for hostb to hide.
