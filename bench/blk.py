@@ -33,6 +33,7 @@
 #                [--monitors peregrine,qemu,qemu-wce-off] [--window S] [--dir D]
 #                [--out blk]
 import argparse
+import json
 import os
 import re
 import sys
@@ -181,8 +182,8 @@ def mix_run(mon, guest, img, run, cache, window):
     res = {'mix_window_s': dt, 'mix_write_iops': wr / dt,
            'mix_write_kib': (c1['wr_bytes'] - c0['wr_bytes']) / wr / 1024 if wr else None,
            'mix_read_mibps': (c1['rd_bytes'] - c0['rd_bytes']) / dt / (1 << 20)}
-    if c0['sync_ops'] is not None:
-        res['mix_writes_per_sync'] = wr / max(1, c1['sync_ops'] - c0['sync_ops'])
+    if c0['sync_ops'] is not None and c1['sync_ops'] > c0['sync_ops']:
+        res['mix_writes_per_sync'] = wr / (c1['sync_ops'] - c0['sync_ops'])
     return res
 
 
@@ -242,6 +243,22 @@ def print_table(summ, caches):
             print(f'| {label} | {bl.fmt(p, "", d)} |{row}')
 
 
+def report(path):
+    doc = json.load(open(path))
+    for r in doc['runs']:          # none/writeback never sync: no writes-per-sync figure
+        if r['cache'] != 'writethrough':
+            r.pop('mix_writes_per_sync', None)
+    runs = doc['runs']
+    monitors = list(dict.fromkeys(r['monitor'] for r in runs))
+    caches = list(dict.fromkeys(r['cache'] for r in runs))
+    env, loads = doc['environment'], [r['loadavg_1m'] for r in runs]
+    print(f'{env["date"]}, {env["git"]} ({env["qemu"]}), {env["cpus"]} CPUs, image on '
+          f'{doc.get("image_fs")}, 1-min load average during the runs '
+          f'{bl.fmt(bl.summary(loads), "", 1)}')
+    print_table(summarize(runs, monitors, caches), caches)
+    return 0
+
+
 def fs_type(path):
     """The file system type holding @path, from /proc/mounts."""
     d, best, fstype = os.path.realpath(os.path.dirname(path)), '', None
@@ -262,7 +279,10 @@ def main():
     ap.add_argument('--window', type=float, default=3.0, help='seconds of blk=mix measured')
     ap.add_argument('--dir', help='directory of the image (default: under /tmp/pgr-bench)')
     ap.add_argument('--out', default='blk')
+    ap.add_argument('--report', metavar='JSON', help='only print the tables of a results file')
     a = ap.parse_args()
+    if a.report:
+        return report(a.report)
     caches, monitors = a.caches.split(','), a.monitors.split(',')
     keep = bl.Run('blk-guest')
     guest = bl.snapshot_binaries(keep)
