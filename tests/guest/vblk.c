@@ -607,10 +607,20 @@ static void check_stall(u64 now)
 	virtq_kick(&dev.vq[0]);		/* the monitor may have lost our notify */
 }
 
+/* A step that comes this long after the last one means the VM was paused
+ * (suspended, saved, in a migration's stop-and-copy) or the vCPU was not
+ * run: that time is nobody's stall. */
+#define PAUSE_MS 200
+
 void vblk_step(u64 now)
 {
+	static u64 last_step;
+
 	if (!present)
 		return;
+	if (last_step && now - last_step > tsc_from_us(PAUSE_MS * 1000UL))
+		last_progress += now - last_step;
+	last_step = now;
 	reap(now);
 	pace_refill(now);
 	if (advance())
