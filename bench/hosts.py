@@ -37,6 +37,7 @@
 import argparse
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
@@ -85,7 +86,12 @@ class Bench:
         self.pinger = hl.Pinger(self.run, self.net, PINGER_HOST, GUEST_IP)
 
     def stop(self):
+        self.pinger_cpu_s = None
         if self.pinger:
+            try:
+                self.pinger_cpu_s = sum(bl.user_sys(self.pinger.proc.pid))
+            except OSError:
+                pass
             self.pinger.stop()
         for h in self.hosts.values():
             h.stop()
@@ -240,8 +246,8 @@ class BareGuest:
         mg.record_stats(rec, data)
         if self.mon.name == 'qemu':
             q.cmd('quit')
-        self.b.run.reap(self.procs[src], 30)
-        t_end = bl.now()
+        t_end = wait_exit(self.procs[src], 30)
+        rec['src_exit_after_event_ms'] = (t_end - ev[0]) * 1000
         rec['wall_ms'] = (t_end - d.t_spawn) * 1000
         rec['cmd_to_exit_ms'] = (t_end - t_cmd) * 1000
         stream_phases(rec, self.b.run.path(f'{src}.log'), d.t_spawn, t_end)
@@ -279,6 +285,26 @@ def stream_phases(rec, log, t0, t1):
         rec['before_stream_ms'] = (seen['setup'] - t0) * 1000
         rec['stream_ms'] = (seen['completed'] - seen['setup']) * 1000
         rec['after_stream_ms'] = (t1 - seen['completed']) * 1000
+
+
+def wait_exit(p, timeout):
+    """Wait for @p to exit (a pidfd: the moment it does, not the next
+    poll); returns when, on our clock."""
+    try:
+        fd = os.pidfd_open(p.pid)
+    except OSError:
+        p.wait(timeout)
+        return bl.now()
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        sel.select(timeout)
+        t = bl.now()
+        sel.close()
+    finally:
+        os.close(fd)
+    p.wait(5)
+    return t
 
 
 def listening(pid, ip, port):
@@ -535,6 +561,7 @@ def main():
         keep = True
     finally:
         b.stop()
+    doc['environment']['pinger_cpu_s'] = b.pinger_cpu_s
     moves = [r for r in doc['runs'] if r['case'] != 'boot']
     failed = keep or any(not r.get('valid') for r in doc['runs'] if 'valid' in r or 'error' in r)
     doc['summary'] = summarize(moves, kinds, cases)

@@ -444,9 +444,10 @@ class Pinger:
                     best, best_ms = run, (t - start) * 1000
                 run = 0
         times = [t0] + got + [t1]
-        gap = max(b - a for a, b in zip(times, times[1:])) * 1000
+        gap, at = max((b - a, a) for a, b in zip(times, times[1:]))
         return {'sent': len(sent), 'lost': len(lost), 'lost_run': best,
-                'lost_run_ms': best_ms, 'reply_gap_ms': gap}
+                'lost_run_ms': best_ms, 'reply_gap_ms': gap * 1000,
+                'reply_gap_from_ms': (at - t0) * 1000}
 
     def stop(self):
         try:

@@ -4,7 +4,10 @@
 # run.sh: run the benchmarks against QEMU, by hand: `bench/run.sh` runs them
 # all, `bench/run.sh boot` or `bench/run.sh migrate` one. Each writes
 # bench/results/NAME.json and prints its tables (bench/README.md says what
-# they measure and holds the last results).
+# they measure and holds the last results). `bench/run.sh hosts` (not in
+# the default set: ~15 minutes, needs root for network namespaces) runs
+# `pgr migrate --live` between two namespaced hosts against the bare
+# monitors, into bench/results/hosts-DATE.json.
 #
 # It does not build the working tree (run `make` first) and is never part
 # of `make check`: the figures want an otherwise idle machine and take
@@ -16,12 +19,12 @@
 #                       the binaries halfway or break the build
 #   BENCH_RUNS=N        runs per case (default 5; the 4 GiB cases use 3)
 #   BENCH_QUICK=1       one run of everything, to try the scripts
-#   BENCH_MONITORS=...  peregrine,qemu (default) or one of them
+#   BENCH_MONITORS=...  peregrine,qemu (default) or one of them (boot, migrate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-	echo "usage: [BENCH_REV=COMMIT] bench/run.sh [boot|migrate]..." >&2
+	echo "usage: [BENCH_REV=COMMIT] bench/run.sh [boot|migrate|hosts]..." >&2
 	exit 2
 }
 
@@ -30,25 +33,33 @@ need() {
 }
 
 # Export and build COMMIT under /tmp/pgr-bench/src-SHA; prints the build dir.
+# TARGETS: what to build there (pgr-vmm and the guest; hosts also pgrd, pgr).
 build_rev() {
-	local sha dir
+	local sha dir t missing=""
 
 	sha=$(git rev-parse --verify "$1^{commit}") || { echo "bench: no commit $1" >&2; exit 1; }
 	dir=/tmp/pgr-bench/src-${sha:0:12}
-	if [ ! -x "$dir/build/pgr-vmm" ] || [ ! -f "$dir/build/guest/pgr-testguest.elf" ]; then
-		rm -rf "$dir"
-		mkdir -p "$dir"
-		git archive "$sha" | tar -x -C "$dir"
-		make -C "$dir" -j2 build/pgr-vmm build/guest/pgr-testguest.elf >&2
+	for t in "${TARGETS[@]}"; do
+		[ -e "$dir/$t" ] || missing=1
+	done
+	if [ -n "$missing" ]; then
+		if [ ! -f "$dir/Makefile" ]; then
+			rm -rf "$dir"
+			mkdir -p "$dir"
+			git archive "$sha" | tar -x -C "$dir"
+		fi
+		make -C "$dir" -j2 "${TARGETS[@]}" >&2
 	fi
 	echo "$dir/build"
 }
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(boot migrate)
+TARGETS=(build/pgr-vmm build/guest/pgr-testguest.elf)
 for n in "${names[@]}"; do
 	case "$n" in
 	boot|migrate) ;;
+	hosts) TARGETS+=(build/pgrd build/pgr) ;;
 	*) usage ;;
 	esac
 done
@@ -59,8 +70,9 @@ if [ -n "${BENCH_REV:-}" ]; then
 	export BENCH_BUILD BENCH_REV_DESC
 fi
 build=${BENCH_BUILD:-build}
-need "$build/pgr-vmm" "run make first"
-need "$build/guest/pgr-testguest.elf" "run make first"
+for t in "${TARGETS[@]}"; do
+	need "$build/${t#build/}" "run make first"
+done
 need /dev/kvm "the benchmarks need KVM"
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "bench: qemu-system-x86_64 is not installed" >&2; exit 1; }
@@ -73,9 +85,22 @@ elif [ -n "${BENCH_RUNS:-}" ]; then
 fi
 [ -n "${BENCH_MONITORS:-}" ] && args+=(--monitors "$BENCH_MONITORS")
 
+# hosts.py takes --runs only (round trips per rate and kind).
+hosts_args=()
+if [ -n "${BENCH_QUICK:-}" ]; then
+	hosts_args+=(--runs 1)
+elif [ -n "${BENCH_RUNS:-}" ]; then
+	hosts_args+=(--runs "$BENCH_RUNS")
+fi
+
 status=0
 for n in "${names[@]}"; do
-	echo "== bench/$n.py ${args[*]:-} ($build; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-	python3 "bench/$n.py" "${args[@]}" || status=1
+	if [ "$n" = hosts ]; then
+		set -- "${hosts_args[@]}"
+	else
+		set -- "${args[@]}"
+	fi
+	echo "== bench/$n.py ${*:-} ($build; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+	python3 "bench/$n.py" "$@" || status=1
 done
 exit $status
