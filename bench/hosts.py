@@ -508,7 +508,8 @@ def summarize(runs, kinds, cases):
 
 
 def print_table(summ, kinds, cases, loadavg):
-    print(f'\nload average at the start / end: {loadavg[0]} / {loadavg[1]}')
+    print('\nload average (1, 5, 15 min) at the start / end: ' + ' / '.join(
+        ', '.join(f'{x:.2f}' for x in la) for la in loadavg))
     for case in cases:
         cols = [summ.get(f'{k}/{case}', {}) for k in kinds]
         print(f'\n{case}: {MEM} MiB, fill={FILL}: median (min–max) over valid moves')
@@ -535,7 +536,16 @@ def main():
     ap.add_argument('--rates', default='0,100,500', help='dirty rates, MiB/s')
     ap.add_argument('--out', default=None, help='results name (default hosts-DATE)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory (logs)')
+    ap.add_argument('--report', metavar='JSON', help='print the tables of a results file again')
     a = ap.parse_args()
+    if a.report:
+        import json
+        with open(a.report) as f:
+            doc = json.load(f)
+        env = doc['environment']
+        print_table(doc['summary'], doc['kinds'], [case_name(r) for r in doc['rates']],
+                    (env['loadavg_start'], env['loadavg_end']))
+        return 0
     kinds = a.kinds.split(',')
     rates = [int(x) for x in a.rates.split(',')]
     cases = [case_name(r) for r in rates]
