@@ -44,9 +44,8 @@ pid=$(monitor_pid rs)
 id=$("$PGR" domid rs)
 
 # pgrd killed -9 and started again
-h_kill=$(hb_last "$CONSOLE")
 pgrd_kill KILL
-lines=$(wc -l <"$CONSOLE")
+h_kill=$(hb_last "$CONSOLE")
 kill -0 "$pid" || fail "the monitor died with pgrd"
 sleep 1.5                                # the guest runs on alone
 pgrd_start
@@ -57,13 +56,22 @@ state_is rs "running (booted)" 5
 # is replayed on reconnecting: the console log has no hole, and it holds
 # the heartbeats of the 1.5 s away (a running guest's counter advanced:
 # a few hundred a second here).
-wait_for_log "$CONSOLE" "^H$((h_kill + 50))\$" 10
-first=$(tail -n +$((lines + 1)) "$CONSOLE" | grep -a -m1 '^H[0-9]*$' | cut -c2-)
-[ "$first" -le $((h_kill + 1)) ] ||
-	fail "heard H$h_kill before the kill and H$first next: the console lost what came meanwhile"
-heartbeat_check "$CONSOLE"
+wait_for_log "$CONSOLE" "^H$((h_kill + 50))\$" 2
+# Only what was in the serial socket when pgrd was killed -9 (read by no
+# one) may be missing: at most one small hole, at the kill.
+hole=$("$PYTHON" - "$CONSOLE" "$h_kill" <<'EOF'
+import re, sys
+seq = [int(l[1:]) for l in open(sys.argv[1], errors='replace').read().split('\n')
+       if re.fullmatch(r'H\d+', l)]
+gaps = [(a, b) for a, b in zip(seq, seq[1:]) if b != a + 1]
+kill = int(sys.argv[2])
+if len(gaps) > 1 or any(b < a or b - a > 64 or abs(a - kill) > 64 for a, b in gaps):
+    sys.exit(f'heartbeats {seq[0]}..{seq[-1]} with gaps {gaps[:5]} (killed at H{kill})')
+print(f'{gaps[0][1] - gaps[0][0] - 1} heartbeat(s) in flight at the kill' if gaps else 'none lost')
+EOF
+) || fail "the console log lost more than the kill's moment: $hole"
 [ "$(banners)" -eq 1 ] || fail "the guest booted $(banners) times"
-log "pgrd killed at H$h_kill, back 1.5 s later: monitor $pid adopted, one boot, console log without a hole ($HEARTBEATS heartbeats)"
+log "pgrd killed at H$h_kill, back 1.5 s later: monitor $pid adopted, one boot, the away time replayed into the console log ($hole)"
 
 # still controllable
 "$PGR" suspend rs >/dev/null
