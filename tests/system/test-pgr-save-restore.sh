@@ -71,14 +71,19 @@ printf '%s' "$out" | grep -q "Domain sr saved to $T/ck.save" || fail "save --che
 state_is sr "running (restored)" 1
 wait_for_log "$CONSOLE" "^H$((h_after + 300))\$" 20
 "$PGR" destroy sr >/dev/null
-lines=$(wc -l <"$CONSOLE")
+state_is sr "shut off (destroyed)" 5
+bytes=$(stat -c %s "$CONSOLE")
+unfinished=$(tail -c 1 "$CONSOLE" | tr -d '\n')   # the destroyed run's last line, cut short?
 "$PGR" restore "$T/ck.save" >/dev/null
 state_is sr "running (restored)" 2
 wait_for_log "$CONSOLE" '^H[0-9]+$' 20 $(($(grep -ac '^H' "$CONSOLE") + 100))
-first=$(tail -n +$((lines + 1)) "$CONSOLE" | grep -a -m1 '^H[0-9]*$' | cut -c2-)
+# The restored guest's first heartbeat; a line the destroyed run left
+# unfinished runs into what the restored one writes first: skip it.
+tail -c +$((bytes + 1)) "$CONSOLE" >"$T/after-ck.log"
+first=$(if [ -n "$unfinished" ]; then tail -n +2 "$T/after-ck.log"; else cat "$T/after-ck.log"; fi |
+	grep -a -m1 '^H[0-9]*$' | cut -c2-)
 [ "$first" -gt "$h_before" ] && [ "$first" -le "$((h_after + 1))" ] ||
 	fail "the checkpoint restored at H$first, but was taken between H$h_before and H$h_after"
-tail -n +$((lines + 1)) "$CONSOLE" >"$T/after-ck.log"
 no_corrupt "$T/after-ck.log"
 log "checkpoint between H$h_before and H$h_after: the guest ran on; restored, it went on from H$first"
 
