@@ -98,6 +98,7 @@ FUZZ_FLAGS := -DPGR_VERSION=\"0.1.0\" -std=gnu11 -g -O1 -fsanitize=fuzzer,addres
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(VMM_SRC)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out $<,$^) $(LDLIBS)
+$(BUILD)/fuzz/fuzz-pgrdconf: daemon/config.c
 fuzz: $(FUZZ_BIN)
 	$(Q)for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 $(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds/$$n || exit 1; done

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATTERN_MAX 1024
+#define PATTERN_MAX 256
+#define BOUND_MAX   32      /* largest {n,m} */
 
 struct allowlist {
 	int n;
@@ -66,8 +67,48 @@ static char *next_token(const char **s, bool *bad)
 	return tok;
 }
 
+/* glibc's regcomp builds automata that grow with every repetition: a
+ * quantifier on a quantifier ("a++", "a{9}{9}": undefined in POSIX EREs
+ * anyway) or a large bound takes gigabytes. Host-name patterns need
+ * neither. NULL, or what is wrong. */
+static const char *too_costly(const char *pat)
+{
+	bool after_quantifier = false;
+
+	for (const char *p = pat; *p; p++) {
+		bool quantifier = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {         /* a bracket expression: no quantifiers inside */
+			const char *q = p + 1 + (p[1] == '^');
+
+			q += *q == ']';
+			while (*q && *q != ']')
+				q++;
+			if (!*q)
+				return NULL;    /* regcomp says what is wrong */
+			p = q;
+		} else if (quantifier && after_quantifier) {
+			return "a quantifier on a quantifier";
+		} else if (*p == '{') {
+			char *end;
+			long lo = strtol(p + 1, &end, 10), hi = lo;
+
+			if (*end == ',')
+				hi = end[1] == '}' ? lo : strtol(end + 1, &end, 10);
+			if (lo > BOUND_MAX || hi > BOUND_MAX)
+				return "a repetition bound over 32";
+			p = strchr(p, '}') ? strchr(p, '}') : p;
+		}
+		after_quantifier = quantifier;
+	}
+	return NULL;
+}
+
 static int add_pattern(struct allowlist *a, char *pat, char **err)
 {
+	const char *why;
 	char msg[128];
 	regex_t *re;
 	int r;
@@ -75,6 +116,10 @@ static int add_pattern(struct allowlist *a, char *pat, char **err)
 	if (strlen(pat) > PATTERN_MAX) {
 		set_err(err, "relocation allow-list: pattern '%.40s...' is longer than %d bytes",
 			pat, PATTERN_MAX);
+		return -EINVAL;
+	}
+	if ((why = too_costly(pat))) {
+		set_err(err, "relocation allow-list: pattern '%.200s': %s is not allowed", pat, why);
 		return -EINVAL;
 	}
 	re = realloc(a->re, (size_t)(a->n + 1) * sizeof(*re));

@@ -91,6 +91,12 @@ static const struct bad_case {
 	{ "'^localhost$ ^x$", "unterminated quote" },
 	{ "ok \"x", "unterminated quote" },
 	{ "*", "'*'" },
+	/* what would make glibc's regcomp take gigabytes */
+	{ "y++", "a quantifier on a quantifier" },
+	{ "^kvm[0-9]+*$", "a quantifier on a quantifier" },
+	{ "a{9}{9}", "a quantifier on a quantifier" },
+	{ "x{1,200}", "a repetition bound over 32" },
+	{ "x{40}", "a repetition bound over 32" },
 };
 
 static void test_bad(void)
@@ -111,6 +117,18 @@ static void test_bad(void)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	CHECK(allowlist_new(big, NULL) == NULL);
+	/* and what is fine: escaped and bracketed '+', small bounds, {n,} */
+	{
+		struct allowlist *a = allowlist_new("^a\\++$ ^[+*]+$ ^kvm[0-9]{1,3}$ ^b{2,}$", NULL);
+
+		CHECK(a != NULL);
+		CHECK(allowlist_match(a, "a++", NULL));
+		CHECK(allowlist_match(a, "+*+", NULL));
+		CHECK(allowlist_match(a, "kvm123", NULL));
+		CHECK(!allowlist_match(a, "kvm1234", NULL));
+		CHECK(allowlist_match(a, "bbbb", NULL));
+		allowlist_free(a);
+	}
 	allowlist_free(NULL);
 }
 
