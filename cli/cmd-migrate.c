@@ -32,11 +32,13 @@ static const char usage[] =
 "pgr+ssh://[USER@]HOST[:PORT]/[SOCKET]). Without --live the guest is paused\n"
 "and moved in one pass (as xm migrate); --offline moves only the definition\n"
 "(with --persistent). --timeout suspends a live migration still running after\n"
-"SECONDS; --verbose shows progress; Ctrl-C cancels (the guest runs on here).\n";
+"SECONDS; --verbose shows progress; Ctrl-C cancels (the guest runs on here).\n"
+"virsh's --p2p and --tunnelled are accepted: a migration always is both (one\n"
+"connection between the two pgrds carries the control and the stream).\n";
 
 struct migrate_args {
 	const char *dom, *dest, *timeout, *bandwidth, *downtime;
-	bool live, offline, persistent, undefine, all, inc, unsafe, verbose;
+	bool live, offline, persistent, undefine, all, inc, unsafe, verbose, p2p, tunnelled;
 };
 
 /* The numeric options: name, bounds, and the domain-migrate argument. */
@@ -265,6 +267,7 @@ int cmd_migrate(struct pgr *p, int argc, char **argv)
 		{ "persistent", ARG_FLAG, &a.persistent }, { "undefinesource", ARG_FLAG, &a.undefine },
 		{ "copy-storage-all", ARG_FLAG, &a.all }, { "copy-storage-inc", ARG_FLAG, &a.inc },
 		{ "unsafe", ARG_FLAG, &a.unsafe }, { "verbose", ARG_FLAG, &a.verbose },
+		{ "p2p", ARG_FLAG, &a.p2p }, { "tunnelled", ARG_FLAG, &a.tunnelled },
 		{ "timeout", ARG_VALUE, &a.timeout }, { "bandwidth", ARG_VALUE, &a.bandwidth },
 		{ "max-downtime", ARG_VALUE, &a.downtime },
 		{ NULL, 0, NULL },
