@@ -60,7 +60,8 @@ MOVE_TIMEOUT_S = 90
 BARE_PORT = 4444
 VMM_TAP, QEMU_TAP = 'pgrbv0', 'pgrbq0'
 HB = bl.HB
-PHASE = re.compile(r'^(\d+\.\d+) pgr-vmm\S* migration: info: migration (setup|completed)$')
+PHASE = re.compile(r'^(\d+\.\d+) pgr-vmm\S* migration: info: migration (setup|device|completed)$')
+RESUMED = re.compile(r'^(\d+\.\d+) pgr-vmm\S* incoming: info: resumed ')
 EPOCH = time.time() - time.monotonic()     # monitors log wall-clock times; ours are monotonic
 STATS = re.compile(r'^STATS hb=(\d+) sweeps=(\d+) dirtied=(\d+) corrupt=(\d+)( rx=\d+ tx=\d+)?$')
 
@@ -143,6 +144,8 @@ class PgrGuest:
         if rec['bytes'] is not None:
             rec['bytes_mib'] = rec['bytes'] / 2**20
         stream_phases(rec, os.path.join(hs.state, 'log', f'{DOM}.log'), t_cmd, t_end)
+        rec['dest_resumed_t'] = log_time(os.path.join(hd.state, 'log', f'{DOM}.log'),
+                                         RESUMED, t_cmd)
         self.tag = dst
         self.wait_running(hd)
         rec['hop'] = [src, dst]
@@ -251,6 +254,9 @@ class BareGuest:
         rec['wall_ms'] = (t_end - d.t_spawn) * 1000
         rec['cmd_to_exit_ms'] = (t_end - t_cmd) * 1000
         stream_phases(rec, self.b.run.path(f'{src}.log'), d.t_spawn, t_end)
+        rec['dest_resumed_t'] = log_time(self.b.run.path(f'{dst}.log'), RESUMED, t_cmd)
+        attached = self.hub.wait_attached(dst, 1)
+        rec['dest_console_attached_ms'] = (attached - d.t_spawn) * 1000 if attached else None
         rec['hop'] = [f'{src}@{src_host}', f'{dst}@{dst_host}']
         self.k += 1
         return t_cmd, t_end
@@ -273,14 +279,11 @@ def stream_phases(rec, log, t0, t1):
     checks and monitor; bare: the destination's start), the stream, after
     it (the source monitor's exit, and for pgr the answer)."""
     seen = {}
-    try:
-        with open(log, errors='replace') as f:
-            for line in f:
-                m = PHASE.match(line.strip())
-                if m and float(m.group(1)) - EPOCH >= t0 - 0.002:
-                    seen.setdefault(m.group(2), float(m.group(1)) - EPOCH)
-    except OSError:
-        return
+    for what in ('setup', 'device', 'completed'):
+        t = log_time(log, PHASE, t0, what)
+        if t is not None:
+            seen[what] = t
+    rec['src_paused_t'] = seen.get('device')
     if 'setup' in seen and 'completed' in seen:
         rec['before_stream_ms'] = (seen['setup'] - t0) * 1000
         rec['stream_ms'] = (seen['completed'] - seen['setup']) * 1000
@@ -305,6 +308,21 @@ def wait_exit(p, timeout):
         os.close(fd)
     p.wait(5)
     return t
+
+
+def log_time(log, regex, t0, what=None):
+    """Our-clock time of the first line of a monitor's log matching
+    @regex (group 2 == @what, if given) logged at or after @t0."""
+    try:
+        with open(log, errors='replace') as f:
+            for line in f:
+                m = regex.match(line.strip())
+                if m and (what is None or m.group(2) == what) and \
+                        float(m.group(1)) - EPOCH >= t0 - 0.002:
+                    return float(m.group(1)) - EPOCH
+    except OSError:
+        pass
+    return None
 
 
 def listening(pid, ip, port):
@@ -382,6 +400,13 @@ def move(g, rec):
     if not ha:
         raise RuntimeError(f'{g.kind}: no heartbeats on {a} during the move')
     rec['outside_gap_ms'] = (hb[0][0] - ha[-1][0]) * 1000
+    # Where the gap goes, on the monitors' own (ms) log times: the source's
+    # last heartbeat seen here to its pause, and its destination's resume
+    # to the first heartbeat seen here (the console path's delay included).
+    if rec.get('src_paused_t') is not None:
+        rec['last_hb_to_pause_ms'] = (rec['src_paused_t'] - ha[-1][0]) * 1000
+    if rec.get('dest_resumed_t') is not None:
+        rec['resume_to_first_hb_ms'] = (hb[0][0] - rec['dest_resumed_t']) * 1000
     rec['seq_across'] = [ha[-1][1], hb[0][1]]
     pre = [h for h in ha if h[0] >= t_cmd]
     gap, at = bl.max_gap(pre) if len(pre) > 1 else (None, None)
@@ -483,6 +508,8 @@ FIGURES = [   # label, key, unit, digits
     ('bytes sent', 'bytes_mib', ' MiB', 0),
     ('rounds', 'rounds', '', 0),
     ('outside gap (heartbeats)', 'outside_gap_ms', ' ms', 1),
+    ('  last heartbeat seen to the source pausing', 'last_hb_to_pause_ms', ' ms', 0),
+    ('  destination resuming to its first heartbeat seen', 'resume_to_first_hb_ms', ' ms', 0),
     ('noise floor', 'noise_floor_ms', ' ms', 1),
     ('largest pre-copy stall', 'stall_before_ms', ' ms', 1),
     ('largest stall, 1st s after', 'stall_after_ms', ' ms', 1),
@@ -519,10 +546,9 @@ def print_table(summ, kinds, cases, loadavg):
         for label, key, unit, d in FIGURES:
             vals = ' | '.join(bl.fmt(c.get(key), unit, d) for c in cols)
             p, q = summ.get(f'pgr/{case}', {}).get(key), summ.get(f'bare/{case}', {}).get(key)
-            if key == 'wall_ms' or key == 'total_ms':
-                rt = bl.ratio(p, q)
-            else:
-                rt = bl.ratio(p, q) if ratio else ''
+            # A ratio of counts near zero (0 of 1 lost ping) says nothing.
+            ok = ratio and p and q and p['median'] > 0 and q['median'] > 0
+            rt = bl.ratio(p, q) if ok else 'n/a' if ratio else ''
             print(f'| {label} | {vals} | {rt} |')
         moves = ' | '.join(f'{c.get("valid")} / {c.get("moves")}' for c in cols)
         print(f'| moves: valid / all | {moves} | |')
