@@ -527,18 +527,30 @@ static void timed_out(void *opaque)
 	monitor_command(d->vmm->mon, "stop", NULL, ignore_reply, d);
 }
 
-static void on_migrate(void *opaque, json_t *ret, const char *err)
+/* The common start of the monitor's replies during a migration: the
+ * migration @d still runs, or NULL; a refusal (@err) fails it, saying
+ * @what failed. */
+static struct migration *replied(struct domain *d, const char *err, const char *what)
 {
-	struct domain *d = opaque;
 	struct migration *m = current(d);
 
 	if (!m)
-		return;
+		return NULL;
 	d->job.awaiting_reply = false;
 	if (err) {
-		fail_out(d, "%s", err);
-		return;
+		fail_out(d, "%s%s%s", what, *what ? ": " : "", err);
+		return NULL;
 	}
+	return m;
+}
+
+static void on_migrate(void *opaque, json_t *ret, const char *err)
+{
+	struct domain *d = opaque;
+	struct migration *m = replied(d, err, "");
+
+	if (!m)
+		return;
 	m->phase = PH_MIGRATING;
 	if (m->timeout_s > 0 && m->mode == MODE_LIVE)
 		set_timer(m, (int)(m->timeout_s * 1000), timed_out);
@@ -554,28 +566,18 @@ static void on_params(void *opaque, json_t *ret, const char *err)
 {
 	struct domain *d = opaque;
 
-	if (!current(d))
-		return;
-	d->job.awaiting_reply = false;
-	if (err)
-		fail_out(d, "migration parameters: %s", err);
-	else
+	if (replied(d, err, "migration parameters"))
 		start_stream(d);
 }
 
 static void on_getfd(void *opaque, json_t *ret, const char *err)
 {
 	struct domain *d = opaque;
-	struct migration *m = current(d);
+	struct migration *m = replied(d, err, "cannot give the connection to the monitor");
 	json_t *params;
 
 	if (!m)
 		return;
-	d->job.awaiting_reply = false;
-	if (err) {
-		fail_out(d, "cannot give the connection to the monitor: %s", err);
-		return;
-	}
 	params = json_object();
 	if (m->downtime_ms >= 0)
 		json_object_set_new(params, "downtime-limit", json_integer(m->downtime_ms));
@@ -616,15 +618,10 @@ static void give_connection(struct domain *d)
 static void on_stopped(void *opaque, json_t *ret, const char *err)
 {
 	struct domain *d = opaque;
-	struct migration *m = current(d);
+	struct migration *m = replied(d, err, "cannot suspend the guest");
 
 	if (!m)
 		return;
-	d->job.awaiting_reply = false;
-	if (err) {
-		fail_out(d, "cannot suspend the guest: %s", err);
-		return;
-	}
 	m->suspended = true;
 	give_connection(d);
 }
