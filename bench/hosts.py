@@ -123,7 +123,7 @@ class PgrGuest:
         src, dst = self.tag, other(self.tag)
         hs, hd = self.b.hosts[src], self.b.hosts[dst]
         cpu0 = [bl.user_sys(h.proc.pid) for h in (hs, hd)]
-        self.hub.successor[src] = dst
+        self.hub.moving(src, dst)
         env = dict(os.environ, PGR_SOCKET=hs.sock)
         argv = [self.b.bins['pgr'], 'migrate', '--live', '--persistent', DOM,
                 f'pgr+tcp://{dst}/']
@@ -139,11 +139,19 @@ class PgrGuest:
         rec['wall_ms'] = (t_end - t_cmd) * 1000
         job = hs.api.cmd('domain-job-info', domain=DOM)
         rec['job_info'] = job
-        rec.update({'total_ms': job.get('elapsed_ms'), 'downtime_ms': job.get('downtime_ms'),
-                    'bytes': job.get('memory_processed'), 'rounds': job.get('iteration')})
+        rec['total_ms'] = job.get('elapsed_ms')
+        if job.get('status') == 'completed':
+            rec.update({'downtime_ms': job.get('downtime_ms'),
+                        'bytes': job.get('memory_processed'), 'rounds': job.get('iteration')})
+        else:
+            # pgrd kept a query-migrate answer from before the end (seen:
+            # 'status': 'active', no downtime): not the move's figures.
+            rec.update({'downtime_ms': None, 'bytes': None, 'rounds': None,
+                        'daemon_figures_stale': True})
         if rec['bytes'] is not None:
             rec['bytes_mib'] = rec['bytes'] / 2**20
         stream_phases(rec, os.path.join(hs.state, 'log', f'{DOM}.log'), t_cmd, t_end)
+        rec['console_late_src_lines'] = self.hub.late_lines
         rec['dest_resumed_t'] = log_time(os.path.join(hd.state, 'log', f'{DOM}.log'),
                                          RESUMED, t_cmd)
         self.tag = dst
@@ -434,7 +442,7 @@ def move(g, rec):
 
 def validate(g, rec, a, b, t0, t1):
     lines = [ln for ln in g.hub.snapshot() if ln[1] in (a, b) and t0 <= ln[0] <= t1]
-    hbs = sorted(bl.heartbeats(lines), key=lambda h: h[0])
+    hbs = sorted(bl.heartbeats(lines), key=lambda h: (h[2] != a, h[0]))   # a's, then b's
     bad = bl.sequence_problems(hbs) + bl.corrupt_lines(lines)
     rec['problems'] = bad[:10]
     rec['valid'] = not bad and 'error' not in rec

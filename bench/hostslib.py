@@ -270,15 +270,20 @@ class ConsoleTail:
     as pgrd writes them: inotify on each log directory wakes one thread,
     which reads every file to its end. Same interface as benchlib.SerialHub
     (lines, wait, snapshot). A line the guest was writing when it moved
-    ends in the next host's file: set successor[src] = dst before a move,
-    and the fragment left in src's file is joined to dst's first bytes."""
+    ends in the next host's file: call moving(src, dst) before a move, and
+    the fragment at the end of src's stint is joined to dst's first line —
+    also when src's pgrd writes that fragment after dst's pgrd has written
+    the rest (seen: the source's pgrd relays its monitor's last bytes late,
+    while it handles the migration's end)."""
 
     def __init__(self, files):
         self.files = dict(files)           # host -> path
         self.off = {h: _size(p) for h, p in files.items()}   # what is new from now on
         self.partial = {h: b'' for h in files}
         self.fp = {}                       # host -> the file, open once it exists
-        self.successor = {}
+        self.move = None                   # (src, dst) of the move in progress
+        self.first = None                  # index in lines of dst's first line, once known
+        self.late_lines = 0                # whole lines of src's written after dst's first
         self.lines = []
         self.cond = threading.Condition()
         self.fd = _libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
@@ -304,9 +309,14 @@ class ConsoleTail:
                     pass
             self._read_all(bl.now())
 
+    def moving(self, src, dst):
+        with self.cond:
+            self.move, self.first, self.late_lines = (src, dst), None, 0
+            self.partial[dst] = b''    # a fragment never completed: nothing to join it to
+
     def _read_all(self, t):
-        order = sorted(self.files, key=lambda h: h not in self.successor)   # sources first
-        for h in order:
+        src = self.move[0] if self.move else None
+        for h in sorted(self.files, key=lambda h: h != src):     # the source first
             f = self.fp.get(h)
             if f is None:
                 try:
@@ -316,20 +326,38 @@ class ConsoleTail:
                 f.seek(self.off[h])
             data = f.read()
             if data:
-                self._feed(h, data, t)
+                with self.cond:
+                    self._feed(h, data, t)
+                    self.cond.notify_all()
 
     def _feed(self, h, data, t):
-        with self.cond:
-            for src, dst in list(self.successor.items()):
-                if dst == h:
-                    data = self.partial[src] + data
-                    self.partial[src] = b''
-                    del self.successor[src]
-            buf = self.partial[h] + data
-            *done, self.partial[h] = buf.split(b'\n')
+        src, dst = self.move or (None, None)
+        if h == dst and self.first is None:
+            self.first = len(self.lines)               # dst's first line comes next
+            data, self.partial[src] = self.partial[src] + data, b''
+        elif h == src and self.first is not None:
+            # The source's last bytes, written after dst's first ones.
+            buf = self.partial[src] + data
+            *done, frag = buf.split(b'\n')
+            self.partial[src] = b''
+            self.late_lines += len(done)
             for raw in done:
                 self.lines.append((t, h, raw.decode('latin-1').rstrip('\r')))
-            self.cond.notify_all()
+            if frag:
+                self._join_late(frag.decode('latin-1'))
+            return
+        buf = self.partial[h] + data
+        *done, self.partial[h] = buf.split(b'\n')
+        for raw in done:
+            self.lines.append((t, h, raw.decode('latin-1').rstrip('\r')))
+
+    def _join_late(self, frag):
+        src, dst = self.move
+        if self.first < len(self.lines):
+            tl, tag, text = self.lines[self.first]
+            self.lines[self.first] = (tl, tag, frag + text)
+        else:
+            self.partial[dst] = frag.encode('latin-1') + self.partial[dst]
 
     def wait(self, pred, timeout):
         return bl.SerialHub.wait(self, pred, timeout)
