@@ -5,7 +5,7 @@
 # all, `bench/run.sh boot` or `bench/run.sh migrate` one. Each writes
 # bench/results/NAME.json and prints its tables (bench/README.md says what
 # they measure and holds the last results). `bench/run.sh hosts` (not in
-# the default set: ~15 minutes, needs root for network namespaces) runs
+# the default set: ~8 minutes, needs root for network namespaces) runs
 # `pgr migrate --live` between two namespaced hosts against the bare
 # monitors, into bench/results/hosts-DATE.json.
 #
