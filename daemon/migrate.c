@@ -496,7 +496,8 @@ static void on_stats(void *opaque, json_t *ret, const char *err)
 	struct domain *d = opaque;
 	struct migration *m = current(d);
 
-	if (!m || err || !ret)
+	/* A poll answered after the MIGRATION completed event is older than it. */
+	if (!m || err || !ret || m->phase == PH_COMPLETED)
 		return;
 	json_decref(m->stats);
 	m->stats = json_incref(ret);
@@ -647,6 +648,9 @@ void migrate_out_event(struct domain *d, json_t *data)
 		return;
 	if (!strcmp(status, "completed")) {
 		m->phase = PH_COMPLETED;
+		if (m->stats_timer)
+			evloop_cancel(d->pgrd->loop, m->stats_timer);
+		m->stats_timer = 0;
 		if (json_object_get(data, "ram")) {
 			json_decref(m->stats);
 			m->stats = json_incref(data);
