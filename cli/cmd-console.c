@@ -96,14 +96,14 @@ static bool raw_terminal(struct termios *saved)
 	return tcsetattr(0, TCSADRAIN, &t) == 0;
 }
 
-/* A connection turned into @dom's console: its fd, or -1 with the error printed. */
-static int open_console(struct pgr *p, const char *dom, bool force, struct conn **cc)
+/* A connection turned into @dom's console: its fd, or -1 with the error
+ * printed. *rest (*rest_len bytes) came with the answer: the guest's first
+ * bytes, to show after the banner (valid until @cc is closed). */
+static int open_console(struct pgr *p, const char *dom, bool force, struct conn **cc,
+			const char **rest, size_t *rest_len)
 {
 	char *why = NULL;
-	const char *rest;
-	size_t rest_len;
 	json_t *reply, *err;
-	int fd;
 
 	if (!(*cc = conn_open(p->uri, &why))) {
 		pgr_error("%s", why ? why : "out of memory");
@@ -127,9 +127,7 @@ static int open_console(struct pgr *p, const char *dom, bool force, struct conn 
 		return -1;
 	}
 	json_decref(reply);
-	fd = conn_take_fd(*cc, &rest, &rest_len);
-	write_all(1, rest, rest_len);
-	return fd;
+	return conn_take_fd(*cc, rest, rest_len);
 }
 
 int console_run(struct pgr *p, const char *dom, bool force, bool resume)
@@ -138,8 +136,10 @@ int console_run(struct pgr *p, const char *dom, bool force, bool resume)
 	struct termios saved;
 	struct call_error e;
 	json_t *ret;
+	const char *rest = NULL;
+	size_t rest_len = 0;
 	bool raw;
-	int fd = open_console(p, dom, force, &cc);
+	int fd = open_console(p, dom, force, &cc, &rest, &rest_len);
 
 	if (fd < 0) {
 		conn_close(cc);
@@ -149,6 +149,7 @@ int console_run(struct pgr *p, const char *dom, bool force, bool resume)
 	raw = raw_terminal(&saved);
 	printf("Connected to domain %s\nEscape character is ^]\n", dom);
 	fflush(stdout);
+	write_all(1, rest, rest_len);
 	if (resume && !(ret = pgr_call(p, "domain-resume", json_pack("{s:s}", "domain", dom), &e)))
 		domain_error("resume", dom, &e);
 	else if (resume)
