@@ -326,6 +326,12 @@ static void input_ready(void *opaque, uint32_t events)
 
 	pthread_mutex_lock(&s->lock);
 	room = RXQ_SIZE - s->rx_len;
+	if (!room) {            /* a read of 0 bytes would look like the client's EOF */
+		s->in_paused = true;
+		loop_mod(s->loop, s->in_fd, 0);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	n = read(s->in_fd, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n > 0) {
 		for (ssize_t i = 0; i < n; i++)
