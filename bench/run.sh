@@ -7,7 +7,9 @@
 # they measure and holds the last results). `bench/run.sh hosts` (not in
 # the default set: ~8 minutes, needs root for network namespaces) runs
 # `pgr migrate --live` between two namespaced hosts against the bare
-# monitors, into bench/results/hosts-DATE.json.
+# monitors, into bench/results/hosts-DATE.json. `bench/run.sh blk` (not in
+# the default set either: it writes a 64 MiB image many times) measures
+# virtio-blk throughput per cache mode against QEMU (bench/results/blk.json).
 #
 # It does not build the working tree (run `make` first) and is never part
 # of `make check`: the figures want an otherwise idle machine and take
@@ -24,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-	echo "usage: [BENCH_REV=COMMIT] bench/run.sh [boot|migrate|hosts]..." >&2
+	echo "usage: [BENCH_REV=COMMIT] bench/run.sh [boot|migrate|hosts|blk]..." >&2
 	exit 2
 }
 
@@ -58,7 +60,7 @@ names=("$@")
 TARGETS=(build/pgr-vmm build/guest/pgr-testguest.elf)
 for n in "${names[@]}"; do
 	case "$n" in
-	boot|migrate) ;;
+	boot|migrate|blk) ;;
 	hosts) TARGETS+=(build/pgrd build/pgr) ;;
 	*) usage ;;
 	esac
@@ -85,18 +87,23 @@ elif [ -n "${BENCH_RUNS:-}" ]; then
 fi
 [ -n "${BENCH_MONITORS:-}" ] && args+=(--monitors "$BENCH_MONITORS")
 
-# hosts.py takes --runs only (round trips per rate and kind).
+# hosts.py takes --runs only (round trips per rate and kind); blk.py
+# --runs and --monitors.
 hosts_args=()
 if [ -n "${BENCH_QUICK:-}" ]; then
 	hosts_args+=(--runs 1)
 elif [ -n "${BENCH_RUNS:-}" ]; then
 	hosts_args+=(--runs "$BENCH_RUNS")
 fi
+blk_args=("${hosts_args[@]}")
+[ -n "${BENCH_MONITORS:-}" ] && blk_args+=(--monitors "$BENCH_MONITORS")
 
 status=0
 for n in "${names[@]}"; do
 	if [ "$n" = hosts ]; then
 		set -- "${hosts_args[@]}"
+	elif [ "$n" = blk ]; then
+		set -- "${blk_args[@]}"
 	else
 		set -- "${args[@]}"
 	fi
