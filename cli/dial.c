@@ -9,6 +9,7 @@
  */
 #include "cli/dial.h"
 
+#include "lib/sshcmd.h"
 #include "lib/uri.h"
 
 #include <errno.h>
@@ -28,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SSH_ARGS_MAX 64
 #define SSH_WAIT_MS 5000
 #define SSH_ERR_LINES 3
 
@@ -160,37 +160,6 @@ static int dial_tcp(const struct pgr_uri *u, struct dial *d, char **err)
 
 /* ---- ssh ---- */
 
-/* $PGR_SSH split on blanks (default "ssh"), then the options, the host
- * and the remote command of docs/relocation.md. @buf holds the words. */
-static int ssh_argv(const struct pgr_uri *u, char *buf, char **argv, char *port)
-{
-	int n = 0;
-
-	for (char *w = strtok(buf, " \t"); w && n < SSH_ARGS_MAX - 12; w = strtok(NULL, " \t"))
-		argv[n++] = w;
-	if (!n)
-		argv[n++] = "ssh";
-	argv[n++] = "-o";
-	argv[n++] = "BatchMode=yes";
-	argv[n++] = "-T";
-	if (u->port) {
-		snprintf(port, 8, "%d", u->port);
-		argv[n++] = "-p";
-		argv[n++] = port;
-	}
-	if (u->user) {
-		argv[n++] = "-l";
-		argv[n++] = u->user;
-	}
-	argv[n++] = u->host;
-	argv[n++] = "pgr";
-	argv[n++] = "tunnel";
-	if (u->path)
-		argv[n++] = u->path;
-	argv[n] = NULL;
-	return n;
-}
-
 static void __attribute__((noreturn)) ssh_child(int sock, int errfd, char **argv)
 {
 	setpgid(0, 0);
@@ -204,17 +173,16 @@ static void __attribute__((noreturn)) ssh_child(int sock, int errfd, char **argv
 
 static int dial_ssh(const struct pgr_uri *u, struct dial *d, char **err)
 {
-	const char *env = getenv("PGR_SSH");
-	char *argv[SSH_ARGS_MAX], port[8], *words = strdup(env ? env : "");
+	struct sshcmd cmd;
+	char **argv = cmd.argv;
 	int sp[2] = { -1, -1 }, r = 0;
 
 	d->where = uri_format(u);
 	d->remote = true;
-	if (!words || !d->where) {
-		free(words);
+	if (sshcmd_init(&cmd, u) < 0 || !d->where) {
+		sshcmd_clear(&cmd);
 		return -ENOMEM;
 	}
-	ssh_argv(u, words, argv, port);
 	d->ssh_err = memfd_create("pgr-ssh-stderr", MFD_CLOEXEC);
 	if (d->ssh_err < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    (d->ssh_pid = fork()) < 0) {
@@ -231,7 +199,7 @@ static int dial_ssh(const struct pgr_uri *u, struct dial *d, char **err)
 	if (r && asprintf(err, "failed to connect to pgrd at '%s': cannot start %s: %s",
 			  d->where, argv[0], strerror(-r)) < 0)
 		*err = NULL;
-	free(words);
+	sshcmd_clear(&cmd);
 	return r ? -1 : 0;
 }
 
