@@ -534,17 +534,12 @@ int api_call_release(struct api_call *call, json_t *ret)
 	/* The answer must be out before the stream follows it: wait for it. */
 	while (c->out_len) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
-		ssize_t n;
 
 		if (poll(&pfd, 1, 5000) <= 0)
 			break;
-		n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n <= 0 && errno != EAGAIN && errno != EINTR)
-			break;
-		if (n > 0) {
-			memmove(c->out, c->out + n, c->out_len - n);
-			c->out_len -= n;
-		}
+		client_flush(c);
+		if (!(c = find_client(a, id)))
+			return -ENOTCONN;
 	}
 	if (c->out_len || c->in_len) {
 		pr_warn("client %llu: %s when handing its connection over", (unsigned long long)id,

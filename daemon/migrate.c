@@ -22,6 +22,7 @@
 #define LOG_SUBSYS "migrate"
 #include "lib/log.h"
 #include "lib/domxml.h"
+#include "lib/sshcmd.h"
 #include "lib/uri.h"
 #include "daemon/api.h"
 #include "daemon/evloop.h"
@@ -227,7 +228,7 @@ static int connect_tcp(const char *host, int port, char **err)
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 		freeaddrinfo(res);
 		return asprintf(err, "destination '%s' resolves to a loopback address (%s): give a "
-				"name other hosts can reach", host, addr), -EINVAL;
+				"name other hosts can reach", host, addr), -EADDRNOTAVAIL;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || (connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)) {
@@ -247,48 +248,13 @@ static int connect_tcp(const char *host, int port, char **err)
  * it ends when the connection does. */
 static int connect_ssh(const struct pgr_uri *u, int *err_fd, char **err)
 {
-	const char *env = getenv("PGR_SSH");
-	char *cmd = strdup(env && *env ? env : "ssh"), *save = NULL, port[16];
-	char *argv[64];
-	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, n = 0, status;
-	pid_t pid;
+	struct sshcmd cmd;
+	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, status, r = 0;
+	pid_t pid = -1;
 
-	if (!cmd)
-		return asprintf(err, "out of memory"), -ENOMEM;
-	for (char *w = strtok_r(cmd, " ", &save); w && n < 48; w = strtok_r(NULL, " ", &save))
-		argv[n++] = w;
-	argv[n++] = "-o";
-	argv[n++] = "BatchMode=yes";
-	argv[n++] = "-T";
-	if (u->port) {
-		snprintf(port, sizeof(port), "%d", u->port);
-		argv[n++] = "-p";
-		argv[n++] = port;
-	}
-	if (u->user) {
-		argv[n++] = "-l";
-		argv[n++] = u->user;
-	}
-	argv[n++] = "--";
-	argv[n++] = u->host;
-	argv[n++] = "pgr";
-	argv[n++] = "tunnel";
-	if (u->path && strcmp(u->path, URI_LOCAL_PATH))
-		argv[n++] = u->path;
-	argv[n] = NULL;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-		int r = -errno;
-
-		for (int i = 0; i < 2; i++) {
-			if (sv[i] >= 0)
-				close(sv[i]);
-			if (ep[i] >= 0)
-				close(ep[i]);
-		}
-		free(cmd);
-		return asprintf(err, "cannot run ssh: %s", strerror(-r)), r;
-	}
-	pid = fork();
+	if (sshcmd_init(&cmd, u) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(ep, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		r = cmd.words ? -errno : -ENOMEM;
 	if (pid == 0) {
 		if (fork() != 0)
 			_exit(0);
@@ -296,15 +262,26 @@ static int connect_ssh(const struct pgr_uri *u, int *err_fd, char **err)
 		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0 || dup2(ep[1], 2) < 0)
 			_exit(127);
 		close_range(3, ~0U, 0);
-		execvp(argv[0], argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		execvp(cmd.argv[0], cmd.argv);
+		dprintf(2, "cannot run %s: %s\n", cmd.argv[0], strerror(errno));
 		_exit(127);
 	}
-	close(sv[1]);
-	close(ep[1]);
-	free(cmd);
 	if (pid > 0)
 		waitpid(pid, &status, 0);
+	if (r && asprintf(err, "cannot run ssh: %s", strerror(-r)) < 0)
+		*err = NULL;
+	sshcmd_clear(&cmd);
+	if (sv[1] >= 0)
+		close(sv[1]);           /* ssh's ends */
+	if (ep[1] >= 0)
+		close(ep[1]);
+	if (r) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		if (ep[0] >= 0)
+			close(ep[0]);
+		return r;
+	}
 	fcntl(ep[0], F_SETFL, O_NONBLOCK);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	*err_fd = ep[0];
@@ -605,7 +582,6 @@ static void give_connection(struct domain *d)
 		fail_out(d, "%s sent more than its answer", m->dest);
 		return;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	r = d->vmm && d->vmm->mon ?
 	    monitor_command_fd(d->vmm->mon, "getfd", json_pack("{s:s}", "fdname", "migration"), fd,
 			       on_getfd, d) : -EPIPE;
@@ -706,99 +682,107 @@ void migrate_out_finish(struct domain *d)
 
 /* ---- source: domain-migrate ---- */
 
-void migrate_out(struct domain *d, json_t *args, struct api_call *call)
+/* A domain-migrate request checked as far as this host can: the new
+ * migration (not connected yet), or NULL with @call answered. */
+static struct migration *out_request(struct domain *d, json_t *args, struct api_call *call)
 {
-	const char *uri = json_string_value(json_object_get(args, "uri"));
 	const struct vm_config *c = d->live ? d->live : d->def;
 	struct migration *m;
-	struct pgr_uri u;
 	enum mig_mode mode;
 	const char *path, *cache;
-	char *err = NULL;
-	int fd = -1, ssh_err = -1;
 	long timeout, bandwidth, downtime;
 
 	if (parse_mode(call, args, &mode) < 0 ||
 	    number(call, args, "timeout", 1000000, &timeout) < 0 ||
 	    number(call, args, "bandwidth", 1L << 20, &bandwidth) < 0 ||
 	    number(call, args, "max_downtime", 2000000, &downtime) < 0)
-		return;
-	if (!uri) {
-		api_fail(call, API_ERR_ARG, "'uri' (the destination) is required");
-		return;
-	}
+		return NULL;
+	if (!json_is_string(json_object_get(args, "uri")))
+		return api_fail(call, API_ERR_ARG, "'uri' (the destination) is required"), NULL;
 	if (mode != MODE_OFFLINE && (!domain_active(d) ||
-				     (d->state != DOM_RUNNING && d->state != DOM_PAUSED))) {
-		api_fail(call, API_ERR_INVALID, "domain is not running");
-		return;
-	}
-	if (!c) {
-		api_fail(call, API_ERR_INVALID, "domain '%s' has no definition to send", d->name);
-		return;
-	}
+				     (d->state != DOM_RUNNING && d->state != DOM_PAUSED)))
+		return api_fail(call, API_ERR_INVALID, "domain is not running"), NULL;
+	if (!c)
+		return api_fail(call, API_ERR_INVALID, "domain '%s' has no definition to send",
+				d->name), NULL;
 	if (!job_free_for(d, call))
-		return;
+		return NULL;
 	if (mode != MODE_OFFLINE && !json_is_true(json_object_get(args, "unsafe")) &&
-	    (path = unsafe_disk(c, &cache))) {
-		api_fail(call, API_ERR_INVALID, "Unsafe migration: migration may lead to data "
-			 "corruption if disks use cache other than none (disk %s uses cache=%s); "
-			 "use --unsafe to migrate anyway", path, cache);
-		return;
-	}
-	if (uri_parse(uri, &u, &err) < 0) {
-		api_fail(call, API_ERR_ARG, "%s", err ? err : "bad destination URI");
-		free(err);
-		return;
-	}
+	    (path = unsafe_disk(c, &cache)))
+		return api_fail(call, API_ERR_INVALID, "Unsafe migration: migration may lead to "
+				"data corruption if disks use cache other than none (disk %s uses "
+				"cache=%s); use --unsafe to migrate anyway", path, cache), NULL;
+	if (!(m = calloc(1, sizeof(*m))))
+		return api_fail(call, API_ERR_FAILED, "out of memory"), NULL;
+	*m = (struct migration){ .d = d, .mode = mode, .ssh_err = -1,
+				 .persistent = json_is_true(json_object_get(args, "persistent")),
+				 .undefine = json_is_true(json_object_get(args, "undefinesource")),
+				 .resume = d->state == DOM_RUNNING, .timeout_s = timeout,
+				 .bandwidth_mib = bandwidth, .downtime_ms = downtime };
+	clock_gettime(CLOCK_MONOTONIC, &m->t0);
+	return m;
+}
+
+/* Start connecting to @uri for @m (its dest and ssh_err are set): the
+ * socket, or -errno with *err. */
+static int dial_peer(struct migration *m, const char *uri, char **err)
+{
+	struct pgr_uri u;
+	int fd = -EINVAL;
+
+	if (uri_parse(uri, &u, err) < 0)
+		return -EINVAL;
 	switch (u.transport) {
 	case URI_LOCAL:
-		asprintf(&err, "'%s' is this host's own daemon: name the destination host "
+		asprintf(err, "'%s' is this host's own daemon: name the destination host "
 			 "(pgr+tcp://HOST/ or pgr+ssh://HOST/)", uri);
 		break;
 	case URI_UNIX:
 		fd = monitor_connect(u.path);
 		if (fd < 0)
-			asprintf(&err, "cannot connect to %s: %s", u.path, strerror(-fd));
+			asprintf(err, "cannot connect to %s: %s", u.path, strerror(-fd));
 		break;
 	case URI_TCP:
-		fd = connect_tcp(u.host, u.port, &err);
+		fd = connect_tcp(u.host, u.port, err);
 		break;
 	case URI_SSH:
-		fd = connect_ssh(&u, &ssh_err, &err);
+		fd = connect_ssh(&u, &m->ssh_err, err);
 		break;
 	}
-	if (fd < 0) {
-		api_fail(call, API_ERR_FAILED, "%s", err ? err : "cannot reach the destination");
-		free(err);
-		uri_clear(&u);
-		return;
-	}
-	m = calloc(1, sizeof(*m));
-	if (m) {
-		*m = (struct migration){ .d = d, .mode = mode, .ssh_err = ssh_err,
-					 .persistent = json_is_true(json_object_get(args, "persistent")),
-					 .undefine = json_is_true(json_object_get(args, "undefinesource")),
-					 .resume = d->state == DOM_RUNNING, .timeout_s = timeout,
-					 .bandwidth_mib = bandwidth, .downtime_ms = downtime,
-					 .dest = strdup(u.host ? u.host : u.path ? u.path : uri) };
-		clock_gettime(CLOCK_MONOTONIC, &m->t0);
-		m->peer = m->dest ? monitor_new(d->pgrd->loop, fd, &peer_ops, d) : NULL;
-	}
+	m->dest = strdup(u.host ? u.host : u.path ? u.path : uri);
 	uri_clear(&u);
-	if (!m || !m->peer) {
+	if (fd >= 0 && !m->dest) {
 		close(fd);
-		if (m)
-			m->ssh_err = -1;
-		if (ssh_err >= 0)
-			close(ssh_err);
+		fd = -ENOMEM;
+	}
+	return fd;
+}
+
+void migrate_out(struct domain *d, json_t *args, struct api_call *call)
+{
+	struct migration *m = out_request(d, args, call);
+	char *err = NULL;
+	int fd;
+
+	if (!m)
+		return;
+	fd = dial_peer(m, json_string_value(json_object_get(args, "uri")), &err);
+	if (fd >= 0 && !(m->peer = monitor_new(d->pgrd->loop, fd, &peer_ops, d))) {
+		close(fd);
+		fd = -ENOMEM;
+	}
+	if (fd < 0) {
+		/* -EINVAL: not a URI of another host */
+		api_fail(call, fd == -EINVAL ? API_ERR_ARG : API_ERR_FAILED, "%s",
+			 err ? err : fd == -ENOMEM ? "out of memory" : "cannot reach the destination");
+		free(err);
 		migrate_free(m);
-		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
 	job_begin(d, JOB_MIGRATE_OUT, call);
 	d->job.mig = m;
 	set_timer(m, CONNECT_TIMEOUT_MS, deadline);
-	pr_info("%s: %s migration to %s", d->name, mode_names[mode], m->dest);
+	pr_info("%s: %s migration to %s", d->name, mode_names[m->mode], m->dest);
 }
 
 /* ---- job info and abort ---- */
@@ -956,15 +940,49 @@ static bool listed(json_t *list, const char *name)
 }
 
 /* The checks of docs/relocation.md made here. 0, or -1 with @call answered. */
+/* The names in @features (a JSON array) that guests here do not get,
+ * "a, b" (malloc'd); NULL if none, or if this host cannot tell. */
+static char *cpu_missing(struct pgrd *p, json_t *features)
+{
+	json_t *offer = json_is_array(features) ? cpu_offer(p) : NULL, *v;
+	char *missing = NULL, *grown;
+	size_t i, len = 0;
+
+	json_array_foreach(offer ? features : NULL, i, v) {
+		const char *f = json_string_value(v);
+
+		if (!f || listed(offer, f))
+			continue;
+		grown = realloc(missing, len + strlen(f) + 3);
+		if (!grown)
+			break;
+		missing = grown;
+		len += sprintf(missing + len, "%s%s", len ? ", " : "", f);
+	}
+	return missing;
+}
+
+/* The first interface whose bridge does not exist here, or -1. */
+static int missing_bridge(const struct vm_config *c)
+{
+	char path[128];
+
+	for (int i = 0; i < c->nnets; i++) {
+		if (!c->nets[i].bridge)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", c->nets[i].bridge);
+		if (access(path, F_OK) < 0)
+			return i;
+	}
+	return -1;
+}
+
 static int check_in(struct api_call *call, const struct vm_config *c, json_t *features)
 {
 	struct pgrd *p = api_call_pgrd(call);
 	long avail = mem_available_mib(), need = (long)(c->mem_bytes >> 20);
-	json_t *offer;
-	char *missing = NULL;
-	size_t i, len = 0;
-	json_t *v;
-	int fd;
+	char *missing;
+	int fd, i;
 
 	if (avail >= 0 && need > avail - p->cfg.memory_reserve_mib) {
 		api_fail(call, API_ERR_FAILED, "not enough free memory: the domain needs %ld MiB, "
@@ -973,27 +991,13 @@ static int check_in(struct api_call *call, const struct vm_config *c, json_t *fe
 			 p->cfg.memory_reserve_mib);
 		return -1;
 	}
-	if (json_is_array(features) && (offer = cpu_offer(p))) {
-		json_array_foreach(features, i, v) {
-			const char *f = json_string_value(v);
-			char *grown;
-
-			if (!f || listed(offer, f))
-				continue;
-			grown = realloc(missing, len + strlen(f) + 3);
-			if (!grown)
-				break;
-			missing = grown;
-			len += sprintf(missing + len, "%s%s", len ? ", " : "", f);
-		}
-		if (missing) {
-			api_fail(call, API_ERR_FAILED, "the CPU here lacks features the guest uses: %s",
-				 missing);
-			free(missing);
-			return -1;
-		}
+	if ((missing = cpu_missing(p, features))) {
+		api_fail(call, API_ERR_FAILED, "the CPU here lacks features the guest uses: %s",
+			 missing);
+		free(missing);
+		return -1;
 	}
-	for (int i = 0; i < c->ndisks; i++) {
+	for (i = 0; i < c->ndisks; i++) {
 		fd = open(c->disks[i].path, (c->disks[i].readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 		if (fd < 0) {
 			api_fail(call, API_ERR_FAILED, "cannot open disk %s here: %s",
@@ -1002,17 +1006,10 @@ static int check_in(struct api_call *call, const struct vm_config *c, json_t *fe
 		}
 		close(fd);
 	}
-	for (int i = 0; i < c->nnets; i++) {
-		char path[128];
-
-		if (!c->nets[i].bridge)
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", c->nets[i].bridge);
-		if (access(path, F_OK) < 0) {
-			api_fail(call, API_ERR_FAILED, "interface %d: no bridge '%s' here", i,
-				 c->nets[i].bridge);
-			return -1;
-		}
+	if ((i = missing_bridge(c)) >= 0) {
+		api_fail(call, API_ERR_FAILED, "interface %d: no bridge '%s' here", i,
+			 c->nets[i].bridge);
+		return -1;
 	}
 	if (c->kernel && access(c->kernel, R_OK) < 0) {
 		api_fail(call, API_ERR_FAILED, "cannot read kernel %s here: %s", c->kernel,
@@ -1046,6 +1043,34 @@ static int store_def(struct domain *d, struct vm_config *c, char **err)
 	return 0;
 }
 
+/* An offline migration: the definition (@c, taken) is stored here. */
+static void prepare_offline(struct api_call *call, struct domain *d, struct vm_config *c,
+			    json_t *args)
+{
+	bool created = !d;
+	char *err = NULL;
+
+	if (!json_is_true(json_object_get(args, "persistent"))) {
+		api_fail(call, API_ERR_ARG, "offline migration requires --persistent");
+		config_free(c);
+		return;
+	}
+	if (!d && !(d = domain_add(api_call_pgrd(call), c))) {
+		api_fail(call, API_ERR_FAILED, "out of memory");
+		config_free(c);
+		return;
+	}
+	if (store_def(d, c, &err) < 0) {
+		api_fail(call, API_ERR_FAILED, "%s", err ? err : "cannot store the definition");
+		free(err);
+		if (created)
+			domain_remove(d);
+		return;
+	}
+	pr_info("%s: defined (offline migration)", d->name);
+	api_return(call, json_pack("{s:b}", "defined", 1));
+}
+
 void migrate_in_prepare(struct api_call *call, struct domain *d, struct vm_config *c,
 			json_t *args)
 {
@@ -1055,7 +1080,6 @@ void migrate_in_prepare(struct api_call *call, struct domain *d, struct vm_confi
 	const char *peer = api_call_peer(call);
 	uint8_t src_uuid[16];
 	struct migration *m;
-	char *err = NULL;
 	int fd;
 
 	pr_info("%s: %s migration offered by %s", c->name, mode ? mode : "?",
@@ -1073,25 +1097,7 @@ void migrate_in_prepare(struct api_call *call, struct domain *d, struct vm_confi
 		goto out;
 	}
 	if (!strcmp(mode, "offline")) {
-		bool created = !d;
-
-		if (!json_is_true(json_object_get(args, "persistent"))) {
-			api_fail(call, API_ERR_ARG, "offline migration requires --persistent");
-			goto out;
-		}
-		if (!d && !(d = domain_add(p, c))) {
-			api_fail(call, API_ERR_FAILED, "out of memory");
-			goto out;
-		}
-		if (store_def(d, c, &err) < 0) {
-			api_fail(call, API_ERR_FAILED, "%s", err ? err : "cannot store the definition");
-			free(err);
-			if (created)
-				domain_remove(d);
-			return;
-		}
-		pr_info("%s: defined (offline migration)", d->name);
-		api_return(call, json_pack("{s:b}", "defined", 1));
+		prepare_offline(call, d, c, args);
 		return;
 	}
 	if (check_in(call, c, json_object_get(args, "cpu_features")) < 0)
@@ -1103,29 +1109,20 @@ void migrate_in_prepare(struct api_call *call, struct domain *d, struct vm_confi
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		goto out;
 	}
-	/* The monitor reads the stream with blocking calls; pgrd's own reads
-	 * of this socket are MSG_DONTWAIT, so the shared flag does not matter to it. */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	*m = (struct migration){ .d = d, .ssh_err = -1, .resume = json_is_true(json_object_get(args, "resume")),
 				 .in_persistent = json_is_true(json_object_get(args, "persistent")) };
 	clock_gettime(CLOCK_MONOTONIC, &m->t0);
 	/* The monitor builds the VM from the stream's definition, so its API
-	 * answers only once the stream flows: the source may send now. */
-	if (lifecycle_incoming(d, c, fd, m->resume, m, call) == 0)
-		migrate_in_ready(d);
+	 * answers only once the stream flows: the source may send now. The
+	 * monitor has the connection (and makes it blocking for itself). */
+	if (lifecycle_incoming(d, c, fd, m->resume, m, call) < 0)
+		return;         /* answered; @d may be gone */
+	d->job.call = NULL;
+	if (api_call_release(call, json_pack("{s:b}", "ready", 1)) < 0)
+		pr_warn("%s: the source went away before the stream began", d->name);
 	return;
 out:
 	config_free(c);
-}
-
-/* The monitor has the connection: it is the source's to use now. */
-void migrate_in_ready(struct domain *d)
-{
-	struct api_call *call = d->job.call;
-
-	d->job.call = NULL;
-	if (call && api_call_release(call, json_pack("{s:b}", "ready", 1)) < 0)
-		pr_warn("%s: the source went away before the stream began", d->name);
 }
 
 void migrate_in_status(struct domain *d, const char *status)

@@ -34,7 +34,6 @@ void migrate_out_event(struct domain *d, json_t *data);     /* MIGRATION */
 /* The migration completed (@status: the monitor's wait status, -1 if unknown). */
 bool migrate_out_completed(const struct domain *d, int status);
 void migrate_out_finish(struct domain *d);                  /* monitor exited after completion */
-void migrate_in_ready(struct domain *d);                    /* the monitor has the connection */
 void migrate_in_status(struct domain *d, const char *status);
 void migrate_free(struct migration *m);
 
