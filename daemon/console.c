@@ -41,6 +41,7 @@ struct console {
 
 static void serial_ready(void *opaque, uint32_t events);
 static void client_ready(void *opaque, uint32_t events);
+static void serial_events(struct console *c);
 
 static int queue_add(struct queue *q, const char *p, size_t n, size_t max)
 {
@@ -75,10 +76,27 @@ static int queue_flush(struct queue *q, int fd)
 	return 0;
 }
 
+/* A client that typed and hung up at once (`echo cmd | pgr console`) may
+ * be found gone by a write of guest output before its input was read:
+ * that input is still in the socket and still goes to the guest. */
+static void client_drain(struct console *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(c->client_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0 && queue_add(&c->to_guest, buf, n, CONSOLE_MAX_IN) < 0)
+			pr_warn("%s: console input dropped: the guest is not reading", c->name);
+	if (c->serial_fd >= 0 && c->to_guest.len)
+		serial_events(c);
+}
+
 static void drop_client(struct console *c)
 {
 	if (c->client_fd < 0)
 		return;
+	client_drain(c);
 	evloop_del(c->loop, c->client_fd);
 	close(c->client_fd);
 	c->client_fd = -1;
