@@ -19,6 +19,7 @@
 #include "migration/channel.h"
 #include "migration/devstate.h"
 #include "migration/format.h"
+#include "migration/lazy-ram.h"
 #include "migration/ram.h"
 #include "vmm/control.h"
 #include "vmm/kvm-state.h"
@@ -37,7 +38,7 @@
 
 struct incoming {
 	char *uri;
-	bool is_file, paused;
+	bool is_file, paused, lazy;
 	int fd;
 	struct stream *st;
 	struct format_reader *r;
@@ -194,6 +195,58 @@ static int verify_image(struct incoming *in, const struct format_ram_image *img)
 				  j.err == STREAM_ETRUNC ? "file truncated" : strerror(-j.err));
 }
 
+/* Main loop: the whole image checked out and is in place. */
+static void lazy_complete(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	vm->ram_pending = false;
+	if (vm_get_state(vm) != VM_INMIGRATE)
+		devices_resume_io(vm);    /* what the guest queued meanwhile */
+	vm_emit_event(vm, "RESTORE_COMPLETE", NULL);
+}
+
+/* Main loop: a chunk did not check out. The vCPUs that touched it wait
+ * in the kernel for a page that will never come; only exiting ends them.
+ * Device I/O never resumed, so nothing left the guest. */
+static void lazy_failed(void *opaque, uint32_t events)
+{
+	const char *error = opaque;
+
+	pr_err("restore failed after the resume: %s", error);
+	fprintf(stderr, "pgr-vmm: incoming migration failed: %s\n", error);
+	fflush(NULL);
+	_exit(1);
+}
+
+static void lazy_done(void *opaque, const char *error)
+{
+	struct vm *vm = opaque;
+
+	if (error)
+		loop_call(vm->loop, lazy_failed, (void *)error);
+	else
+		loop_call(vm->loop, lazy_complete, vm);
+}
+
+/* --lazy: the server thread places RAM from now on; devices stay fenced. */
+static int start_lazy(struct incoming *in, struct format_ram_image *img)
+{
+	struct vm *vm = in->vm;
+	char *err = NULL;
+
+	pthread_mutex_lock(&vm->io_lock);
+	vm->io_stopped = true;
+	pthread_mutex_unlock(&vm->io_lock);
+	vm->ram_pending = true;
+	vm->lazy = lazy_ram_start(vm->gm, in->fd, img, lazy_done, vm, &err);
+	if (vm->lazy)
+		return 0;
+	format_reader_fail(in->r, -EIO, "%s", err ? err : "out of memory");
+	free(err);
+	return -EIO;
+}
+
 static int load_image(struct incoming *in)
 {
 	struct format_ram_image img;
@@ -210,9 +263,11 @@ static int load_image(struct incoming *in)
 		r = format_ram_image_end(in->r, &img);
 	if (!r)
 		r = format_read_section_end(in->r);
-	if (!r)
+	if (!r && in->lazy)
+		r = start_lazy(in, &img);
+	else if (!r)
 		r = verify_image(in, &img);
-	if (!r)
+	if (!r && !in->lazy)
 		r = map_image(in, &img);
 	format_ram_image_release(&img);
 	return r;
@@ -278,7 +333,8 @@ static void resume_now(void *opaque, uint32_t events)
 	if (kvm_clock_set(vm, in->loader.clock_ns) < 0)
 		pr_warn("setting the guest clock: %m");
 	vm_set_state(vm, in->paused ? VM_PAUSED : VM_RUNNING);
-	devices_resume_io(vm);     /* requests the source left in the rings */
+	if (!vm->ram_pending)
+		devices_resume_io(vm);     /* requests the source left in the rings */
 	if (!in->paused)
 		vm_resume_vcpus(vm);
 	downtime = ram_now_ns() - in->t_loaded;
@@ -335,10 +391,11 @@ static void *incoming_thread(void *arg)
 	return NULL;
 }
 
-int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused)
+int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused, bool lazy)
 {
 	in->vm = vm;
 	in->paused = paused;
+	in->lazy = lazy;
 	vm_set_state(vm, VM_INMIGRATE);
 	if (pthread_create(&in->thread, NULL, incoming_thread, in) != 0) {
 		migration_incoming_free(in);

@@ -32,7 +32,7 @@ int migration_fd_number(const char *uri);
 struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *uri, char **err);
 /* Incoming, once the VM is built: load the rest on a thread, then resume
  * (unless @paused). Takes ownership of @in. */
-int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused);
+int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused, bool lazy);
 void migration_incoming_free(struct incoming *in);
 
 #define MIGRATION_API_COMMANDS \

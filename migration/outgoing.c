@@ -20,6 +20,7 @@
 #include "migration/devstate.h"
 #include "migration/format.h"
 #include "migration/migration.h"
+#include "migration/lazy-ram.h"
 #include "migration/ram.h"
 #include "vmm/api.h"
 #include "vmm/control.h"
@@ -667,6 +668,9 @@ json_t *qmp_query_migrate_parameters(struct vm *vm, json_t *args, const char **c
 void migration_shutdown(struct vm *vm)
 {
 	struct migration *m = vm->mig;
+
+	lazy_ram_free(vm->lazy);     /* the vCPUs are paused by now */
+	vm->lazy = NULL;
 
 	if (!m)
 		return;

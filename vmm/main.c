@@ -35,7 +35,7 @@ struct args {
 	struct vm_opts opts;
 	const char *api_socket;
 	const char *incoming;
-	bool paused;
+	bool paused, lazy;
 	bool print_cpu_features;
 	unsigned int shutdown_timeout;
 	struct incoming *in;   /* an incoming stream, header and definition read */
@@ -76,6 +76,12 @@ static const char usage[] =
 "  --incoming URI         wait for the VM's state instead of booting:\n"
 "                         file:PATH, tcp:HOST:PORT, unix:PATH, or fd:N (an\n"
 "                         inherited, already connected stream socket)\n"
+"  --lazy                 with --incoming file:PATH: resume at once; each 2 MiB\n"
+"                         of RAM is checked against its CRC when the guest first\n"
+"                         touches it, the rest right after in the background;\n"
+"                         disk and network requests wait until all of it is.\n"
+"                         A bad chunk ends the monitor (status 1) before the\n"
+"                         guest reads it and before any request left the guest\n"
 "  --shutdown-timeout S   on SIGTERM, seconds the guest gets to power off (5)\n"
 "  --debug LIST           debug logs for subsystems (kvm,vcpu,api,...,all)\n"
 "  --log-file PATH        log there instead of stderr\n"
@@ -255,7 +261,7 @@ static void parse_file(const char *flag, char **dst, const char *v)
 enum { OPT_NAME = 256, OPT_UUID, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY,
        OPT_CPUS, OPT_SERIAL, OPT_API, OPT_PAUSED, OPT_NOREBOOT, OPT_INCOMING,
        OPT_SHUTDOWN_TIMEOUT, OPT_DISK, OPT_NET, OPT_CPU, OPT_PRINT_CPU, OPT_DEBUG, OPT_LOGFILE,
-       OPT_HELP, OPT_VERSION };
+       OPT_LAZY, OPT_HELP, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -270,6 +276,7 @@ static const struct option options[] = {
 	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "no-reboot", no_argument, NULL, OPT_NOREBOOT },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "lazy", no_argument, NULL, OPT_LAZY },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "cpu", required_argument, NULL, OPT_CPU },
@@ -312,6 +319,7 @@ static void parse_one(struct args *a, int opt, const char *v)
 		break;
 	case OPT_PRINT_CPU: a->print_cpu_features = true; break;
 	case OPT_PAUSED: a->paused = true; break;
+	case OPT_LAZY: a->lazy = true; break;
 	case OPT_NOREBOOT: a->opts.no_reboot = true; break;
 	case OPT_INCOMING:
 		if (migration_check_uri(v, &err) < 0)
@@ -368,6 +376,8 @@ static void parse_args(struct args *a, int argc, char **argv)
 		memcpy(a->cfg.nets, a->local.nets, sizeof(a->cfg.nets));
 		a->local.nnets = 0;
 	}
+	if (a->lazy && (!a->incoming || channel_kind_of(a->incoming) != CHANNEL_FILE))
+		bad("--lazy", "%s", "only with --incoming file:PATH (restoring a save file)");
 	if (!a->incoming && !a->cfg.kernel && !a->print_cpu_features)
 		bad("--kernel", "%s", "required (or --incoming to receive a VM)");
 }
@@ -475,7 +485,7 @@ static int run(struct args *a, struct vm *vm)
 		return 1;
 	}
 	if (a->in) {
-		int r = migration_incoming_start(vm, a->in, a->paused);
+		int r = migration_incoming_start(vm, a->in, a->paused, a->lazy);
 
 		a->in = NULL;
 		if (r < 0)

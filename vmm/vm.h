@@ -98,6 +98,8 @@ struct vm {
 	int kernel_fd, initrd_fd; /* kept open: a reset reloads what was booted */
 	void *initial_cpu_state[VM_MAX_VCPUS]; /* power-on snapshot, for reset */
 	struct migration *mig; /* outgoing migration state, once used */
+	struct lazy_ram *lazy; /* --lazy restore: RAM still arriving from the file */
+	bool ram_pending;      /* main loop: device I/O waits until RAM is all checked */
 	pthread_t main_thread; /* runs the loop; sends events */
 };
 

@@ -18,7 +18,8 @@
 #
 # WHERE names a place: header (the vmm_version field), magic, version,
 # definition, definition-key (a letter of the definition's first JSON key,
-# the same place whatever paths the definition holds), ram-data (a byte of a data page: not a hole), ram-table (a
+# the same place whatever paths the definition holds), ram-data (a byte of a data page: not a hole),
+# ram-data-last (of the last data page of a RAM image), ram-table (a
 # RAM image region table), device[:NAME], cpu[:N], vm, end, round, or a
 # byte offset. For truncate: header (inside it), mid-ram, before-end
 # (everything but the END section), after-end (drop whatever follows END,
@@ -102,9 +103,11 @@ def image_regions(f, sec):
     return [struct.unpack('<QQQ', f.read(24)) for _ in range(nr)]
 
 
-def data_page_in_image(f, sec):
-    """Offset of the first non-zero page of a RAM_IMAGE (skipping holes)."""
+def data_page_in_image(f, sec, last=False):
+    """Offset of the first (or last) non-zero page of a RAM_IMAGE (skipping holes)."""
     fd = f.fileno()
+    if last:
+        return last_data_page_in_image(f, sec)
     for _gpa, size, offset in image_regions(f, sec):
         pos = offset
         while pos < offset + size:
@@ -120,6 +123,21 @@ def data_page_in_image(f, sec):
                 return page
             pos = page + PAGE
     sys.exit(f'corrupt.py: no data page in the RAM image of {f.name}')
+
+
+def last_data_page_in_image(f, sec):
+    found = None
+    for _gpa, size, offset in image_regions(f, sec):
+        page = offset + size - PAGE
+        while page >= offset:
+            f.seek(page)
+            if any(f.read(PAGE)):
+                found = page
+                break
+            page -= PAGE
+    if found is None:
+        sys.exit(f'corrupt.py: no data page in the RAM image of {f.name}')
+    return found
 
 
 def data_page_in_runs(f, sec):
@@ -150,6 +168,9 @@ def place(f, where):
     fixed = {'magic': 2, 'version': 8, 'header': 20}
     if where in fixed:
         return fixed[where], None
+    if where == 'ram-data-last':
+        sec = find(f, 'ram_image')
+        return data_page_in_image(f, sec, last=True) + PAGE // 2 + 3, sec
     if where == 'ram-data':
         sec = find(f, 'ram_image') if any(s.type == 3 for s in sections(f)) else None
         if sec:
