@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * cmd-save: `pgr save DOMAIN FILE [--checkpoint]` and `pgr restore FILE
- * [--paused]`, as virsh save/restore and xm save -c. The file is on
+ * [--paused] [--lazy]`, as virsh save/restore and xm save -c. The file is on
  * pgrd's host: a relative name is made absolute here, where the user
  * typed it. The save file holds the definition too, so restore needs
  * nothing else.
@@ -45,17 +45,22 @@ int cmd_save(struct pgr *p, int argc, char **argv)
 }
 
 static const char restore_usage[] =
-"Usage: pgr restore FILE [--paused]\n"
+"Usage: pgr restore FILE [--paused] [--lazy]\n"
 "Restore a domain from a file written by pgr save; it continues where it\n"
 "was saved.\n"
-"  --paused   leave it paused (pgr resume runs it)\n";
+"  --paused   leave it paused (pgr resume runs it)\n"
+"  --lazy     run it before its memory is read: each part is checked when\n"
+"             first used, the rest right after; disk and network wait until\n"
+"             all of it is. Returns once it all checked out; a damaged file\n"
+"             still fails the restore, with nothing written by the guest\n";
 
 int cmd_restore(struct pgr *p, int argc, char **argv)
 {
 	const char *file = NULL;
-	bool paused = false;
+	bool paused = false, lazy = false;
 	const struct arg_spec spec[] = {
-		{ "file", ARG_POS, &file }, { "paused", ARG_FLAG, &paused }, { NULL, 0, NULL },
+		{ "file", ARG_POS, &file }, { "paused", ARG_FLAG, &paused },
+		{ "lazy", ARG_FLAG, &lazy }, { NULL, 0, NULL },
 	};
 	struct call_error e;
 	char *abs;
@@ -66,7 +71,8 @@ int cmd_restore(struct pgr *p, int argc, char **argv)
 		return args_exit(r);
 	if (!(abs = absolute_path(file)))
 		return pgr_error("%s: cannot make an absolute path", file);
-	ret = pgr_call(p, "domain-restore", json_pack("{s:s, s:b}", "file", abs, "paused", paused), &e);
+	ret = pgr_call(p, "domain-restore", json_pack("{s:s, s:b, s:b}", "file", abs, "paused", paused,
+						      "lazy", lazy), &e);
 	free(abs);
 	if (!ret)
 		return e.cls[0] && strcmp(e.cls, "Connection") ?

@@ -348,7 +348,7 @@ static void cmd_restore(struct api_call *call, json_t *args)
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		config_free(c);
 	} else {
-		lifecycle_restore(d, c, file, arg_bool(args, "paused"), call);
+		lifecycle_restore(d, c, file, arg_bool(args, "paused"), arg_bool(args, "lazy"), call);
 	}
 }
 

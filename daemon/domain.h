@@ -60,6 +60,9 @@ struct job {
 	enum job_kind kind;
 	struct api_call *call;     /* who waits for the answer; may be NULL */
 	bool paused;               /* start, restore: leave it paused */
+	bool lazy;                 /* restore: pgr-vmm --lazy */
+	bool resumed;              /* start, restore: running (or paused as asked) */
+	bool ram_complete;         /* lazy restore: RESTORE_COMPLETE seen */
 	bool checkpoint;           /* save: keep running */
 	bool awaiting_reply;       /* a monitor command is outstanding */
 	bool save_done;            /* save: the monitor reported completion */

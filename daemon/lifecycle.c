@@ -202,14 +202,13 @@ static int paths_of(const struct domain *d, struct paths *p, struct vmm_paths *v
 
 static const struct vmm_ops vmm_ops;
 
-static int spawn(struct domain *d, const char *incoming, int pass_fd, bool run, char **err)
+static int spawn(struct domain *d, struct vmm_launch how, int pass_fd, char **err)
 {
-	struct vmm_launch how = { .incoming = incoming, .run = run,
-				  .cpu_mask = d->pgrd->cfg.cpu_mask };
 	struct paths p = { 0 };
 	struct vmm_paths vp;
 	char **argv = NULL;
 
+	how.cpu_mask = d->pgrd->cfg.cpu_mask;
 	if (paths_of(d, &p, &vp) == 0)
 		argv = vmm_argv(d->pgrd->vmm_path, d->live, &vp, &how, err);
 	else
@@ -230,9 +229,9 @@ static void free_live(struct domain *d)
 }
 
 /* Common to start, restore and incoming migrations: a new monitor for
- * @c (taken), given @pass_fd as its fd 3 unless -1, not --paused if @run. */
-static int launch(struct domain *d, struct vm_config *c, const char *incoming, int pass_fd,
-		  bool run, enum job_kind kind, struct api_call *call)
+ * @c (taken) as @how says, given @pass_fd as its fd 3 unless -1. */
+static int launch(struct domain *d, struct vm_config *c, struct vmm_launch how, int pass_fd,
+		  enum job_kind kind, struct api_call *call)
 {
 	char *err = NULL;
 	long offset = log_size(d);
@@ -246,7 +245,7 @@ static int launch(struct domain *d, struct vm_config *c, const char *incoming, i
 	d->live = c;
 	d->id = d->pgrd->next_id++;
 	d->quit_seen = d->quit_clean = false;
-	if (spawn(d, incoming, pass_fd, run, &err) < 0) {
+	if (spawn(d, how, pass_fd, &err) < 0) {
 		free_live(d);
 		d->id = -1;
 		domain_set_state(d, DOM_SHUTOFF, R_FAILED);
@@ -273,12 +272,12 @@ void lifecycle_start(struct domain *d, const struct vm_config *c, bool paused,
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
-	if (launch(d, copy, NULL, -1, false, JOB_START, call) == 0)
+	if (launch(d, copy, (struct vmm_launch){ 0 }, -1, JOB_START, call) == 0)
 		d->job.paused = paused;
 }
 
 void lifecycle_restore(struct domain *d, struct vm_config *c, const char *file, bool paused,
-		       struct api_call *call)
+		       bool lazy, struct api_call *call)
 {
 	char *uri = NULL;
 
@@ -288,8 +287,10 @@ void lifecycle_restore(struct domain *d, struct vm_config *c, const char *file, 
 		api_fail(call, API_ERR_FAILED, "out of memory");
 		return;
 	}
-	if (launch(d, c, uri, -1, false, JOB_RESTORE, call) == 0) {
+	if (launch(d, c, (struct vmm_launch){ .incoming = uri, .lazy = lazy }, -1, JOB_RESTORE,
+		   call) == 0) {
 		d->job.paused = paused;
+		d->job.lazy = lazy;
 		d->job.file = strdup(file);
 	}
 	free(uri);
@@ -298,7 +299,8 @@ void lifecycle_restore(struct domain *d, struct vm_config *c, const char *file, 
 int lifecycle_incoming(struct domain *d, struct vm_config *c, int fd, bool run,
 		       struct migration *mig, struct api_call *call)
 {
-	int r = launch(d, c, "fd:3", fd, run, JOB_MIGRATE_IN, call);
+	int r = launch(d, c, (struct vmm_launch){ .incoming = "fd:3", .run = run }, fd,
+		       JOB_MIGRATE_IN, call);
 
 	if (r == 0)
 		d->job.mig = mig;
@@ -361,6 +363,15 @@ void job_command(struct domain *d, const char *cmd, json_t *args, monitor_reply_
 
 /* ---- start and restore: the monitor is up and paused ---- */
 
+/* A lazy restore is done when the guest runs (or stays paused as asked)
+ * and all of its RAM checked out (RESTORE_COMPLETE): until then a bad
+ * chunk can still end it, and the restore fails with the monitor's words. */
+static void restore_answer(struct domain *d)
+{
+	if (d->job.resumed && (!d->job.lazy || d->job.ram_complete))
+		job_answer(d);
+}
+
 static void on_cont(void *opaque, json_t *ret, const char *err)
 {
 	struct domain *d = opaque;
@@ -371,17 +382,19 @@ static void on_cont(void *opaque, json_t *ret, const char *err)
 		return;
 	}
 	domain_set_state(d, DOM_RUNNING, running_reason(d));
-	job_answer(d);
+	d->job.resumed = true;
+	restore_answer(d);
 }
 
 /* Loaded or built, paused: run it unless asked not to. */
 static void go(struct domain *d)
 {
-	if (d->job.awaiting_reply)
+	if (d->job.awaiting_reply || d->job.resumed)
 		return;
 	if (d->job.paused) {
 		domain_set_state(d, DOM_PAUSED, R_USER);
-		job_answer(d);
+		d->job.resumed = true;
+		restore_answer(d);
 	} else {
 		job_command(d, "cont", NULL, on_cont);
 	}
@@ -476,6 +489,9 @@ static void on_event(void *opaque, const char *name, json_t *data)
 		d->quit_clean = json_is_true(json_object_get(data, "guest"));
 	} else if (!strcmp(name, "MIGRATION")) {
 		on_migration(d, data);
+	} else if (!strcmp(name, "RESTORE_COMPLETE") && d->job.kind == JOB_RESTORE) {
+		d->job.ram_complete = true;
+		restore_answer(d);
 	}
 }
 

@@ -29,9 +29,11 @@ struct api_call;
 /* Start with @c as the live definition (copied). */
 void lifecycle_start(struct domain *d, const struct vm_config *c, bool paused,
 		     struct api_call *call);
-/* Restore from save file @file, whose definition is @c (taken). */
+/* Restore from save file @file, whose definition is @c (taken); @lazy:
+ * run the guest before its RAM is read (pgr-vmm --lazy), answer once all
+ * of it checked out. */
 void lifecycle_restore(struct domain *d, struct vm_config *c, const char *file, bool paused,
-		       struct api_call *call);
+		       bool lazy, struct api_call *call);
 void lifecycle_suspend(struct domain *d, struct api_call *call);
 void lifecycle_resume(struct domain *d, struct api_call *call);
 void lifecycle_shutdown(struct domain *d, struct api_call *call);

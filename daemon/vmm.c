@@ -149,6 +149,8 @@ char **vmm_argv(const char *vmm_path, const struct vm_config *c, const struct vm
 	add(&a, "%s", vmm_path);
 	if (how->incoming) {
 		add(&a, "--incoming"); add(&a, "%s", how->incoming);
+		if (how->lazy)
+			add(&a, "--lazy");
 	} else {
 		add_guest(&a, c);
 		if (how->cpu_mask) {

@@ -69,6 +69,7 @@ struct vmm_paths {
 struct vmm_launch {
 	const char *incoming;
 	bool run;
+	bool lazy;                 /* --lazy: a save file's RAM checked as it is used */
 	const char *cpu_mask;
 };
 

@@ -9,7 +9,8 @@
 # pgr-migdump; the domain is "shut off (saved)" in between and "running
 # (restored)" after. A checkpoint (--checkpoint) leaves the guest running
 # and restores to the moment it was taken; restore --paused waits for
-# resume. Bad save files and conflicts are refused with one clear line.
+# resume; restore --lazy answers once all RAM checked out, and a damaged
+# RAM page fails it. Bad save files and conflicts are refused with one clear line.
 set -euo pipefail
 . "$(dirname "$0")/functions.sh"
 requires_kvm
@@ -99,6 +100,24 @@ state_is sr "running (unpaused)" 2
 wait_for_log "$CONSOLE" '^H[0-9]+$' 20 $(($(grep -ac '^H' "$CONSOLE") + 100))
 "$PGR" destroy sr >/dev/null
 log "restore --paused: nothing ran until resume"
+
+# restore --lazy: answered once all RAM checked out; a damaged RAM page
+# fails the restore with the monitor's words, after the guest ran.
+h1=$(grep -ac '^H' "$CONSOLE")
+out=$("$PGR" restore "$SAVE" --lazy)
+[ "$out" = "Domain restored from $SAVE" ] || fail "restore --lazy said: $out"
+state_is sr "running (restored)" 1
+grep -aq 'RAM image verified and in place' "$STATE/log/sr.log" ||
+	fail "restore --lazy answered before the RAM was in place: $(tail -n 3 "$STATE/log/sr.log")"
+wait_for_log "$CONSOLE" '^V[0-9]+ ' 20 $(($(v_count) + 2))
+"$PGR" destroy sr >/dev/null
+cp --sparse=always "$SAVE" "$T/lazybad.save"
+python3 "$ROOT/tests/system/corrupt.py" flip "$T/lazybad.save" ram-data-last >/dev/null
+expect_error "failed to restore domain from $T/lazybad.save: .*RAM image chunk at gpa 0x[0-9a-f]+: checksum mismatch" \
+	"$PGR" restore "$T/lazybad.save" --lazy
+state_is sr "shut off (failed)" 1
+no_corrupt "$CONSOLE"
+log "restore --lazy: $(grep -ao 'in place [0-9.]* ms' "$STATE/log/sr.log" | head -n 1); a bad RAM chunk fails it"
 
 # bad files, conflicts
 head -c 100 "$SAVE" >"$T/short.save"
