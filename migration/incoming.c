@@ -229,6 +229,19 @@ static void lazy_done(void *opaque, const char *error)
 		loop_call(vm->loop, lazy_complete, vm);
 }
 
+void migration_lazy_abandon(struct vm *vm)
+{
+	if (!vm->lazy)
+		return;
+	lazy_ram_free(vm->lazy);
+	vm->lazy = NULL;
+	pr_info("reset before the restore's RAM was all in place: the rest of the file is not read");
+	if (vm->ram_pending) {
+		vm->ram_pending = false;
+		devices_resume_io(vm);
+	}
+}
+
 /* --lazy: the server thread places RAM from now on; devices stay fenced. */
 static int start_lazy(struct incoming *in, struct format_ram_image *img)
 {

@@ -34,6 +34,9 @@ struct incoming *migration_incoming_prepare(struct vm_config *cfg, const char *u
  * (unless @paused). Takes ownership of @in. */
 int migration_incoming_start(struct vm *vm, struct incoming *in, bool paused, bool lazy);
 void migration_incoming_free(struct incoming *in);
+/* A reset during a --lazy restore (vCPUs paused): stop placing RAM from the
+ * file, which the reset throws away, and let device I/O run again. */
+void migration_lazy_abandon(struct vm *vm);
 
 #define MIGRATION_API_COMMANDS \
 	{ "migrate", qmp_migrate }, \

@@ -517,6 +517,9 @@ json_t *qmp_migrate(struct vm *vm, json_t *args, const char **cls, char **desc)
 	if (s != VM_RUNNING && s != VM_PAUSED)
 		return api_error(cls, desc, "GenericError", "cannot migrate a VM that is %s",
 				 vm_state_names[s]);
+	if (vm->ram_pending)     /* the source's own copy is not all checked yet */
+		return api_error(cls, desc, "GenericError", "the VM's RAM is still being restored "
+				 "(--lazy): migrate after the RESTORE_COMPLETE event");
 	if (json_is_true(json_object_get(args, "checkpoint")) && channel_kind_of(uri) != CHANNEL_FILE)
 		return api_error(cls, desc, "GenericError", "'checkpoint' applies to file: URIs only");
 	if (m->thread_live) {

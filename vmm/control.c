@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "devices/devices.h"
 #include "devices/serial.h"
+#include "migration/migration.h"
 #include "vmm/loop.h"
 #include "vmm/vm.h"
 
@@ -71,6 +72,10 @@ int control_reset(struct vm *vm)
 		vm->guest_shutdown = true;
 		control_quit(vm, 0);
 		return 0;
+	}
+	if (vm->lazy) {
+		vm_pause_vcpus(vm);       /* before RAM stops being served */
+		migration_lazy_abandon(vm);
 	}
 	r = vm_reset(vm);
 	if (r < 0) {

@@ -13,6 +13,8 @@
 #     guest runs until that chunk is reached, then the monitor exits 1
 #     naming the chunk; the guest never read the bad page (no CORRUPT) and
 #     its disk requests meanwhile never reached the disk (same checksum).
+#   - While RAM is still arriving, migrate is refused, and a reset ends
+#     the restore and boots the guest afresh.
 #   - --lazy without a file: URI is a usage error.
 set -euo pipefail
 . "$(dirname "$0")/functions.sh"
@@ -59,6 +61,28 @@ if grep -aE '^(BLKCORRUPT|BLKERR)|^BV[0-9]+ .* errors=[1-9]' "$T/src.log" "$T/rs
 fi
 log "restored lazily: $(grep -ao 'in place .*' "$T/rst.err"), H$(hb_whole "$T/src.log") ->" \
 	"H$(hb_whole "$T/rst.log"), $SWEEPS sweeps, disk passes clean"
+
+# While RAM is still arriving: no migration out (the copy here is not all
+# checked yet); a reset stops the restore (the rest of the file is not
+# read) and boots the guest afresh, which then runs as any other.
+guest_boot big 1 "fill=768" --memory 1G
+migrate big "file:$T/big.save"
+wait_final big completed 30
+expect_exit big 0 10
+start_dest bigr "file:$T/big.save" --lazy
+reply=$(qmp "$T/bigr.sock" '{"execute":"migrate","arguments":{"uri":"file:'"$T"'/again.save"}}')
+[[ $reply == *"still being restored (--lazy)"* ]] || fail "migrate during a lazy restore: $reply"
+reply=$(qmp "$T/bigr.sock" '{"execute":"system-reset"}')
+[ "$reply" = '{"return":{}}' ] || fail "system-reset during a lazy restore: $reply"
+wait_for_log "$T/bigr.err" 'reset before the restore.s RAM was all in place' 10
+wait_for_log "$T/bigr.log" '^READY$' 30
+wait_for_log "$T/bigr.log" '^V[0-9]+ ' 30 2
+no_corrupt "$T/bigr.log"
+grep -aq 'RAM image verified and in place' "$T/bigr.err" &&
+	fail "the lazy restore went on after the reset"
+qmp "$T/bigr.sock" '{"execute":"quit"}' >/dev/null
+expect_exit bigr 0 10
+log "during a lazy restore: migrate refused; a reset stopped it and the guest booted afresh"
 
 expect_error_line() {
 	local rc=0 out
