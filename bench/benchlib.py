@@ -394,8 +394,18 @@ class Qemu:
         qmp.cmd('migrate-set-parameters', **{'max-bandwidth': NO_CAP})
 
 
+class PeregrineLazy(Peregrine):
+    """Restores with --lazy: resumed before RAM is read, each chunk checked
+    on first touch (docs/migration.md)."""
+    name = 'peregrine-lazy'
+
+    def incoming_argv(self, guest, serial, api, mem_mib, cpus, append, uri):
+        argv = super().incoming_argv(guest, serial, api, mem_mib, cpus, append, uri)
+        return argv + ['--lazy'] if uri.startswith('file:') else argv
+
+
 NO_CAP = 10**12         # bytes/s, 1 TB/s: no cap on loopback
-MONITORS = {'peregrine': Peregrine(), 'qemu': Qemu()}
+MONITORS = {'peregrine': Peregrine(), 'peregrine-lazy': PeregrineLazy(), 'qemu': Qemu()}
 
 
 def free_port():

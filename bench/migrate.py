@@ -44,7 +44,10 @@ CASES = {                        # name: (RAM MiB, fill MiB, dirty MiB/s)
 CHAINS = {
     'small': (1024, 768, ['idle', 'r100', 'r500', 'r1500'], 'save'),
     'large': (4096, 3584, ['idle4g'], 'save4g'),
+    'saves': (1024, 768, [], 'save'),          # save and restore only
+    'saves4g': (4096, 3584, [], 'save4g'),
 }
+SMALL = {'small', 'saves'}                     # chains run --runs times
 QUIET_S = 2.0
 VERIFY_MIB_S = 1000              # the guest's default verify rate
 STATS = re.compile(r'^STATS hb=(\d+) sweeps=(\d+) dirtied=(\d+) corrupt=(\d+)$')
@@ -386,7 +389,7 @@ def chain_once(mon, guest, chain, i, converge_timeout):
     c = Chain(mon, guest, mem, fill, converge_timeout)
     recs = []
     try:
-        boot_rec = new_record(c, cases[0], i)
+        boot_rec = new_record(c, (cases or [save_case])[0], i)
         boot(c, boot_rec)
         for case in cases + [save_case]:
             rec = boot_rec if not recs else new_record(c, case, i)
@@ -403,7 +406,7 @@ def chain_once(mon, guest, chain, i, converge_timeout):
             log_record(rec)
     except Exception as e:
         if not recs:
-            recs.append(new_record(c, cases[0], i))
+            recs.append(new_record(c, (cases or [save_case])[0], i))
         recs[-1]['error'] = str(e)
         recs[-1]['valid'] = False
         log_record(recs[-1])
@@ -498,19 +501,25 @@ def summarize(runs, monitors, cases):
     return out
 
 
-def print_table(summ, cases, converge_timeout):
+def print_table(summ, cases, converge_timeout, monitors):
+    ours = [m for m in monitors if m != 'qemu']
+    names = {'peregrine': 'Peregrine', 'peregrine-lazy': 'Peregrine --lazy', 'qemu': 'QEMU'}
     for case in cases:
         mem, fill, rate = CASES[case]
         save = case.startswith('save')
-        p, q = summ.get(f'peregrine/{case}', {}), summ.get(f'qemu/{case}', {})
+        cols = [m for m in ours if save or m == 'peregrine'] + ['qemu']
+        s = {m: summ.get(f'{m}/{case}', {}) for m in cols}
         print(f'\n{case}: {mem} MiB, fill={fill}, rate={rate} MiB/s: median (min–max)')
-        print('| figure | Peregrine | QEMU | QEMU/Peregrine |\n|---|---|---|---|')
+        print('| figure | ' + ' | '.join(names[m] for m in cols) + ' | ' +
+              ' | '.join(f'QEMU/{names[m]}' for m in cols[:-1]) + ' |')
+        print('|---' * (2 * len(cols)) + '|')
         for label, key, unit, d in (SAVE_FIGURES if save else FIGURES):
-            print(f'| {label} | {bl.fmt(p.get(key), unit, d)} | '
-                  f'{bl.fmt(q.get(key), unit, d)} | {bl.ratio(q.get(key), p.get(key))} |')
-        print(f'| runs: valid+converged / not converged in {converge_timeout:.0f} s / invalid '
-              f'| {p.get("valid_converged")} / {p.get("not_converged")} / {p.get("invalid")} '
-              f'| {q.get("valid_converged")} / {q.get("not_converged")} / {q.get("invalid")} | |')
+            print(f'| {label} | ' + ' | '.join(bl.fmt(s[m].get(key), unit, d) for m in cols) +
+                  ' | ' + ' | '.join(bl.ratio(s['qemu'].get(key), s[m].get(key))
+                                     for m in cols[:-1]) + ' |')
+        print(f'| runs: valid+converged / not converged in {converge_timeout:.0f} s / invalid | ' +
+              ' | '.join(f'{s[m].get("valid_converged")} / {s[m].get("not_converged")} / '
+                         f'{s[m].get("invalid")}' for m in cols) + ' |' * len(cols))
 
 
 def main():
@@ -532,7 +541,7 @@ def main():
     cases = []
     for chain in chains:
         cases += CHAINS[chain][2] + [CHAINS[chain][3]]
-        n = a.runs if chain == 'small' else a.runs_large
+        n = a.runs if chain in SMALL else a.runs_large
         for i in range(n):
             for m in monitors:      # interleaved: both see the same machine state
                 for attempt in range(1 + a.retries):
@@ -545,7 +554,7 @@ def main():
     doc['summary'] = summarize(doc['runs'], monitors, cases)
     path = bl.save_results(a.out, doc)
     keep.cleanup()
-    print_table(doc['summary'], cases, a.converge_timeout)
+    print_table(doc['summary'], cases, a.converge_timeout, monitors)
     print(f'\nraw: {path}')
     return 1 if any(not r.get('valid') for r in doc['runs']) else 0
 
