@@ -9,6 +9,7 @@
 #define LOG_SUBSYS "api"
 #include "lib/log.h"
 #include "lib/allowlist.h"
+#include "daemon/resolve.h"
 #include "lib/vmconfig.h"
 #include "daemon/evloop.h"
 #include "daemon/pgrd.h"
@@ -51,6 +52,7 @@ struct api {
 	char *path;
 	int tcp_fd;            /* the relocation server, or -1 */
 	struct allowlist *allow;
+	struct resolver *resolver; /* the relocation server's peer names */
 	struct client *clients;
 	int nclients;
 	uint64_t next_client_id;
@@ -390,38 +392,45 @@ static void accept_ready(void *opaque, uint32_t events)
 
 /* ---- the relocation server (TCP) ---- */
 
-/* The address of @sa as text, an IPv4-mapped IPv6 one as plain IPv4. */
-static void addr_text(const struct sockaddr_storage *sa, char *buf, size_t len)
-{
-	const struct sockaddr_in6 *s6 = (const void *)sa;
+/* A connection waiting for its peer's name. */
+struct admission {
+	struct api *api;
+	int fd;
+};
 
-	if (sa->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, len);
-	else if (getnameinfo((const struct sockaddr *)sa, sizeof(*sa), buf, len, NULL, 0,
-			     NI_NUMERICHOST) != 0)
-		snprintf(buf, len, "?");
+/* Tell a refused peer why (one line, as any other error), and hang up. */
+static void refuse_peer(int fd, const char *who, const char *why)
+{
+	char host[256] = "", *line = NULL;
+
+	gethostname(host, sizeof(host) - 1);
+	if (asprintf(&line, "{\"error\":{\"class\":\"AccessDenied\",\"desc\":\"host %s is not "
+		     "allowed to connect to %s: %s\"}}\n", who, host, why) > 0 &&
+	    send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("relocation: could not tell %s: %s", who, strerror(errno));
+	free(line);
+	close(fd);
 }
 
-/* The peer's name, if its address resolves to one that resolves back to
- * the address (else a forged PTR record could claim any name). */
-static bool peer_name(const struct sockaddr_storage *sa, const char *addr, char *name, size_t len)
+static void admit_peer(void *opaque, const char *addr, const char *name)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	bool ok = false;
+	struct admission *ad = opaque;
+	struct api *a = ad->api;
+	char *peer = NULL;
+	int fd = ad->fd, one = 1;
 
-	if (getnameinfo((const struct sockaddr *)sa, sizeof(*sa), name, len, NULL, 0,
-			NI_NAMEREQD) != 0)
-		return false;
-	if (getaddrinfo(name, NULL, &hints, &res) != 0)
-		return false;
-	for (struct addrinfo *ai = res; ai && !ok; ai = ai->ai_next) {
-		char text[INET6_ADDRSTRLEN];
-
-		addr_text((const struct sockaddr_storage *)ai->ai_addr, text, sizeof(text));
-		ok = !strcmp(text, addr);
+	free(ad);
+	if (name ? asprintf(&peer, "%s (%s)", name, addr) < 0 : !(peer = strdup(addr)))
+		peer = NULL;
+	if (!allowlist_match(a->allow, name, addr)) {
+		pr_warn("relocation: refused %s: not in relocation_hosts_allow", peer ? peer : addr);
+		refuse_peer(fd, peer ? peer : addr, "not in relocation_hosts_allow");
+		free(peer);
+		return;
 	}
-	freeaddrinfo(res);
-	return ok;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	pr_info("relocation: connection from %s", peer ? peer : addr);
+	add_client(a, fd, peer);
 }
 
 static void tcp_accept_ready(void *opaque, uint32_t events)
@@ -429,36 +438,24 @@ static void tcp_accept_ready(void *opaque, uint32_t events)
 	struct api *a = opaque;
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
-	char addr[INET6_ADDRSTRLEN], name[NI_MAXHOST], host[256] = "", *peer = NULL;
 	int fd = accept4(a->tcp_fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	bool named;
-	int one = 1;
+	struct admission *ad;
+	char addr[INET6_ADDRSTRLEN];
+	int r;
 
 	if (fd < 0)
 		return;
-	addr_text(&sa, addr, sizeof(addr));
-	named = peer_name(&sa, addr, name, sizeof(name));
-	if (!allowlist_match(a->allow, named ? name : NULL, addr)) {
-		char *line = NULL;
-
-		gethostname(host, sizeof(host) - 1);
-		pr_warn("relocation: refused %s%s%s%s: not in relocation_hosts_allow",
-			named ? name : addr, named ? " (" : "", named ? addr : "", named ? ")" : "");
-		if (asprintf(&line, "{\"error\":{\"class\":\"AccessDenied\",\"desc\":\"host %s%s%s%s is "
-			     "not allowed to connect to %s: not in relocation_hosts_allow\"}}\n",
-			     named ? name : addr, named ? " (" : "", named ? addr : "",
-			     named ? ")" : "", host) > 0 &&
-		    send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			pr_debug("relocation: could not tell %s: %s", addr, strerror(errno));
-		free(line);
-		close(fd);
+	ad = malloc(sizeof(*ad));
+	if (ad)
+		*ad = (struct admission){ a, fd };
+	r = ad ? resolver_start(a->resolver, &sa, admit_peer, ad) : -ENOMEM;
+	if (r == 0)
 		return;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (named ? asprintf(&peer, "%s (%s)", name, addr) < 0 : !(peer = strdup(addr)))
-		peer = NULL;
-	pr_info("relocation: connection from %s", peer ? peer : addr);
-	add_client(a, fd, peer);
+	free(ad);
+	resolve_addr_text(&sa, addr, sizeof(addr));
+	pr_warn("relocation: turned %s away: %s", addr, r == -EBUSY ?
+		"too many peer name lookups under way" : strerror(-r));
+	refuse_peer(fd, addr, r == -EBUSY ? "busy, try again" : "out of resources");
 }
 
 int api_listen_tcp(struct api *a, const char *address, int port, const char *allow, char **err)
@@ -474,6 +471,9 @@ int api_listen_tcp(struct api *a, const char *address, int port, const char *all
 		free(why);
 		return r < 0 ? -ENOMEM : -EINVAL;
 	}
+	a->resolver = resolver_new(a->pgrd->loop);
+	if (!a->resolver)
+		return asprintf(err, "relocation server: %s", strerror(errno)) < 0 ? -ENOMEM : -EIO;
 	snprintf(service, sizeof(service), "%d", port);
 	if (!address || !*address)
 		hints.ai_family = AF_INET6;     /* [::] takes IPv4 too */
@@ -655,6 +655,7 @@ void api_free(struct api *a)
 		close(a->tcp_fd);
 	}
 	allowlist_free(a->allow);
+	resolver_free(a->resolver);
 	free(a->path);
 	free(a);
 }

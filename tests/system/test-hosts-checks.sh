@@ -72,6 +72,30 @@ grep -q "relocation: refused hostc (${HOSTS_NET}.3): not in relocation_hosts_all
 	fail "hostb did not log the refused connection: $(tail -n 3 "$T/hostb/pgrd.err")"
 log "pgr -c pgr+tcp://hostb/ from hostc: ${ERROR_LINE#error: }"
 pgr_on hosta -c pgr+tcp://hostb/ list --all >/dev/null || fail "hosta cannot list hostb's domains"
+
+# A peer whose name lookup hangs (hostb now asks a DNS server that never
+# answers) holds up nobody else: hosta is answered meanwhile, and the peer
+# is turned away by address when the lookup gives up.
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' \
+	>"/etc/netns/${HOST_NS[hostb]}/nsswitch.conf"
+ip -n "${HOST_NS[hostc]}" addr add "$HOSTS_NET.77/24" dev br0
+on hostc python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 8002), timeout=20, source_address=(sys.argv[2], 0))
+print(s.makefile().readline().strip())' "${HOST_IP[hostb]}" "$HOSTS_NET.77" >"$T/slowpeer.out" 2>&1 &
+slow=$!
+sleep 0.5
+now_ms
+t0=$REPLY
+pgr_on hosta -c pgr+tcp://hostb/ list --all >/dev/null || fail "hosta cannot list hostb's domains"
+now_ms
+[ $((REPLY - t0)) -lt 1500 ] || fail "hostb took $((REPLY - t0)) ms to answer hosta while a lookup hung"
+wait "$slow" || fail "the slow peer: $(cat "$T/slowpeer.out")"
+grep -q "host ${HOSTS_NET//./\.}\.77 is not allowed to connect to hostb" "$T/slowpeer.out" ||
+	fail "the slow peer was told: $(cat "$T/slowpeer.out")"
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' \
+	>"/etc/netns/${HOST_NS[hostb]}/nsswitch.conf"
+log "a peer whose name lookup hung: hostb answered hosta in $((REPLY - t0)) ms meanwhile, then refused it"
 define_on hostc cx cmdline="fill=16"
 pgr_on hostc start cx >/dev/null
 expect_error_on hostc "failed to migrate domain 'cx': .*host hostc \(.*\) is not allowed to connect to hostb" \
