@@ -14,8 +14,8 @@
 # millisecond); its console scrolls. `pgr suspend`/`resume`. Then
 # `pgr migrate --live --verbose web pgr+tcp://hostb/` on hosta, the
 # console carrying on from hostb, `pgr domjobinfo` with the downtime; and
-# back to hosta without --live (paused, moved, resumed). `poweroff` typed
-# on its console there. Last, both hosts' console logs read as one stream: heartbeats
+# back to hosta without --live (paused, moved, resumed); `pgr save` and
+# `pgr restore --lazy` there. `poweroff` typed on its console. Last, both hosts' console logs read as one stream: heartbeats
 # numbered without a gap or a repeat, every memory sweep and disk pass
 # clean. Exit 0 only if every step did what it said.
 #
@@ -129,8 +129,23 @@ step_back() {
 	echo "   hosta: $(pgr_on hosta domstate "$VM" --reason | head -n 1); the guest counts on: H$(hb_last "$CONSOLE_A2")."
 }
 
+step_save_restore() {
+	local log
+
+	say "6. pgr save $VM, then pgr restore --lazy on hosta: the guest runs again before"
+	echo "   its memory is read, each 2 MiB checked against its CRC as it is first used."
+	pgr_on hosta save "$VM" "$SHARED/$VM.save" | sed '/^$/d; s/^/   $ /'
+	pgr_on hosta restore "$SHARED/$VM.save" --lazy | sed '/^$/d; s/^/   $ /'
+	state_on hosta "$VM" "running (restored)" 10
+	log=$(dirname "$CONSOLE_A2")/$VM.log
+	hb_grows "$CONSOLE_A2" 500 10
+	echo "   pgr-vmm: $(grep -ao 'resumed [0-9.]* ms after the stream ended' "$log" | tail -n 1);" \
+		"$(grep -ao 'RAM image verified and in place [0-9.]* ms' "$log" | tail -n 1)."
+	echo "   The guest counts on: H$(hb_last "$CONSOLE_A2")."
+}
+
 step_shutdown() {
-	say "6. Typing 'poweroff' on its console (pgr console $VM, on hosta): the guest"
+	say "7. Typing 'poweroff' on its console (pgr console $VM, on hosta): the guest"
 	echo "   powers itself off (the test guest ignores the power button of pgr shutdown)."
 	printf 'poweroff\n' | pgr_on hosta console "$VM" >/dev/null
 	state_on hosta "$VM" "shut off (shutdown)" 20
@@ -138,13 +153,13 @@ step_shutdown() {
 }
 
 step_verdict() {
-	say "7. What the guest's consoles prove, hosta, hostb and hosta again read as one:"
+	say "8. What the guest's consoles prove, hosta, hostb and hosta again read as one:"
 	head -c "$A_OFFSET" "$CONSOLE_A2" >"$T/hosta-1.console"
 	tail -c +$((A_OFFSET + 1)) "$CONSOLE_A2" >"$T/hosta-2.console"
 	guest_ok "$T/hosta-1.console" "$CONSOLE_B" "$T/hosta-2.console"
 	[ "$SWEEPS" -ge 3 ] || fail "only $SWEEPS memory sweeps"
 	echo "   $HEARTBEATS heartbeats, numbered 1 to $HEARTBEATS without a gap or a repeat"
-	echo "   across both moves; $SWEEPS complete sweeps over $FILL MiB, every one with"
+	echo "   across both moves and the save and restore; $SWEEPS complete sweeps over $FILL MiB, every one with"
 	echo "   corrupt=0; $DISK_PASSES disk verify passes with errors=0."
 }
 
@@ -156,6 +171,7 @@ step_migrate
 # hosta's console log grows again when the guest returns: split it there.
 A_OFFSET=$(stat -c %s "$(console_of hosta "$VM")")
 step_back
+step_save_restore
 step_shutdown
 step_verdict
 say "Demo finished: everything shown worked."
