@@ -296,10 +296,21 @@ no_corrupt() {
 	eval "$out"
 }
 
-# hb_last LOG: the last heartbeat's sequence number (0 if none).
+# hb_last LOG: the last heartbeat's sequence number (0 if none), of those
+# written out whole: a monitor stopped mid-line leaves a fragment such as
+# "H12" of "H1234", and a running one is always writing the next.
 hb_last() {
-	local h
+	local size h snap=$T/hb.snap.$BASHPID
 
-	h=$(grep -a '^H[0-9]*$' "$1" 2>/dev/null | tail -n 1) || true
+	# A snapshot, without its last line if that is still being written
+	# (a half-written "H1234" would read as H1 or H12).
+	size=$(stat -c %s "$1" 2>/dev/null) || size=0
+	head -c "$size" "$1" >"$snap" 2>/dev/null || true
+	if [ -n "$(tail -c 1 "$snap")" ]; then
+		h=$(head -n -1 "$snap" | grep -a '^H[0-9][0-9]*$' | tail -n 1) || true
+	else
+		h=$(grep -a '^H[0-9][0-9]*$' "$snap" | tail -n 1) || true
+	fi
+	rm -f "$snap"
 	echo "${h:-H0}" | cut -c2-
 }

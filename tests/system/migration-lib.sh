@@ -240,21 +240,10 @@ no_guest() {
 	fi
 }
 
-# hb_whole LOG: the last heartbeat written out whole (a monitor that was
-# stopped mid-line leaves a fragment such as "H12" of "H1234", and a running
-# one is always writing the next); 0 if none. Reads a snapshot of LOG's
-# first SIZE bytes, so that a line growing meanwhile is not misread.
+# hb_whole LOG: the last heartbeat written out whole (hb_last, which reads
+# a snapshot without a line still being written); 0 if none.
 hb_whole() {
-	local size h
-
-	size=$(stat -c %s "$1")
-	head -c "$size" "$1" >"$T/hb.snap"
-	if [ -n "$(tail -c 1 "$T/hb.snap")" ]; then
-		h=$(head -n -1 "$T/hb.snap" | grep -a '^H[0-9]*$' | tail -n 1)
-	else
-		h=$(grep -a '^H[0-9]*$' "$T/hb.snap" | tail -n 1)
-	fi
-	echo "${h:-H0}" | cut -c2-
+	hb_last "$1"
 }
 
 # hb_grows LOG N TIMEOUT: N more heartbeats appear in LOG (the guest runs).
