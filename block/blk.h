@@ -46,6 +46,14 @@ struct blk {
 
 /* Open the disk of @cfg; NULL with *err (one line naming the path). */
 struct blk *blk_open(const struct vm_disk_cfg *cfg, char **err);
+/*
+ * Claim the image (block/lock.c): exclusively for a writable disk, shared
+ * for a read-only one. -EBUSY with *err when another VM has it. A monitor
+ * booting takes it at once; an incoming one when the guest is its to run,
+ * after the source let go of it (docs/block.md).
+ */
+int blk_lock(struct blk *b, char **err);
+void blk_unlock(struct blk *b);
 void blk_close(struct blk *b);
 int blk_preadv(struct blk *b, const struct iovec *iov, int n, uint64_t off);
 int blk_pwritev(struct blk *b, const struct iovec *iov, int n, uint64_t off);

@@ -5,6 +5,8 @@
  */
 #include "devices/devices.h"
 
+#include "block/blk.h"
+
 #include "devices/pci.h"
 #include "devices/serial.h"
 #include "devices/virtio-blk.h"
@@ -53,6 +55,26 @@ int devices_create(struct vm *vm, char **err)
 		vm->nnets++;
 	}
 	return 0;
+}
+
+int devices_lock_disks(struct vm *vm, char **err)
+{
+	for (int i = 0; i < vm->nblks; i++) {
+		int r = blk_lock(virtio_blk_backend(vm->blks[i]), err);
+
+		if (r < 0) {
+			while (i--)
+				blk_unlock(virtio_blk_backend(vm->blks[i]));
+			return r;
+		}
+	}
+	return 0;
+}
+
+void devices_unlock_disks(struct vm *vm)
+{
+	for (int i = 0; i < vm->nblks; i++)
+		blk_unlock(virtio_blk_backend(vm->blks[i]));
 }
 
 void devices_stop_io(struct vm *vm)

@@ -17,6 +17,9 @@ struct pci;
 /* Build every device of @vm->cfg; 0 or -errno with *err. */
 int devices_create(struct vm *vm, char **err);
 
+/* Claim every disk image (blk_lock), or none: -EBUSY with *err. */
+int devices_lock_disks(struct vm *vm, char **err);
+void devices_unlock_disks(struct vm *vm);
 /* Stop taking device requests (migration's stop-and-copy; io_lock held). */
 void devices_stop_io(struct vm *vm);
 /* Take requests again and process what waited in the rings. */

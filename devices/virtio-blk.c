@@ -383,3 +383,8 @@ json_t *virtio_blk_query(const struct virtio_blk *vb)
 		"flush_operations", (json_int_t)b->flush_ops, "failed_operations", (json_int_t)b->errors,
 		"sync_operations", (json_int_t)b->sync_ops);
 }
+
+struct blk *virtio_blk_backend(const struct virtio_blk *vb)
+{
+	return vb->blk;
+}

@@ -14,6 +14,8 @@ struct virtio_blk;
 
 struct virtio_blk *virtio_blk_create(struct vm *vm, const struct vm_disk_cfg *cfg, int index,
 				     char **err);
+/* The backend, for claiming and releasing the image (blk_lock). */
+struct blk *virtio_blk_backend(const struct virtio_blk *vb);
 /* query-block entry: file, size, counters. */
 json_t *virtio_blk_query(const struct virtio_blk *vb);
 

@@ -378,7 +378,7 @@ static void fail_now(void *opaque, uint32_t events)
 static void *incoming_thread(void *arg)
 {
 	struct incoming *in = arg;
-	char text[64];
+	char text[64], *err = NULL;
 	int r = load_stream(in), k;
 
 	if (r < 0) {
@@ -390,6 +390,12 @@ static void *incoming_thread(void *arg)
 	}
 	in->t_loaded = ram_now_ns();
 	pr_info("stream loaded and verified in %.1f ms", (in->t_loaded - in->t_start) / 1e6);
+	if (in->is_file && devices_lock_disks(in->vm, &err) < 0) {
+		snprintf(in->error, sizeof(in->error), "%s", err ? err : "cannot lock the disks");
+		free(err);
+		loop_call(in->vm->loop, fail_now, in);
+		return NULL;
+	}
 	if (!in->is_file) {
 		if ((k = commit_send(in->fd, COMMIT_ACK, NULL)) == 0)
 			k = commit_recv(in->fd, GO_TIMEOUT_MS, text, sizeof(text));
@@ -398,6 +404,11 @@ static void *incoming_thread(void *arg)
 				 k < 0 ? strerror(-k) : "unexpected frame");
 			loop_call(in->vm->loop, fail_now, in);
 			return NULL;
+		}
+		/* Ours now, whatever: the source released its disks before GO. */
+		if (devices_lock_disks(in->vm, &err) < 0) {
+			pr_warn("running without the disk locks: %s", err ? err : "?");
+			free(err);
 		}
 	}
 	loop_call(in->vm->loop, resume_now, in);

@@ -350,6 +350,16 @@ static int stop_and_copy(struct migration *m, struct ram_sender *rs, struct form
 	return r;
 }
 
+static void relock_disks(struct vm *vm)
+{
+	char *err = NULL;
+
+	if (devices_lock_disks(vm, &err) < 0) {
+		pr_warn("running on without the disk locks: %s", err ? err : "?");
+		free(err);
+	}
+}
+
 /* After END: ACK, GO, DONE. Returns 0 once committed; 1 if committed but the
  * destination did not confirm; negative before the commit point. */
 static int commit(struct migration *m)
@@ -368,8 +378,11 @@ static int commit(struct migration *m)
 	}
 	if (cancelled(m))
 		return -ECANCELED;
+	/* The destination claims the disks once it has GO: let go of them. */
+	devices_unlock_disks(m->vm);
 	if (commit_send(m->fd, COMMIT_GO, NULL) < 0) {
 		set_error(m, "lost the destination before the commit: %s", strerror(errno));
+		relock_disks(m->vm);
 		return -EPIPE;
 	}
 	vm_set_state(m->vm, VM_POSTMIGRATE);

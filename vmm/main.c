@@ -13,6 +13,7 @@
 #include "devices/virtio-net.h"
 #include "devices/virtio-pci.h"
 #include "migration/channel.h"
+#include "devices/devices.h"
 #include "migration/migration.h"
 #include "vmm/api.h"
 #include "vmm/cpuid.h"
@@ -543,7 +544,8 @@ int main(int argc, char **argv)
 		}
 	}
 	vm = vm_new(&a.cfg, &a.opts, &err);
-	if (!vm || (!a.incoming && vm_boot(vm, &err) < 0)) {
+	/* An incoming VM claims its disks when it is its to run (incoming.c). */
+	if (!vm || (!a.incoming && (devices_lock_disks(vm, &err) < 0 || vm_boot(vm, &err) < 0))) {
 		fprintf(stderr, "pgr-vmm: %s\n", err ? err : "cannot build the VM");
 		free(err);
 		migration_incoming_free(a.in);
