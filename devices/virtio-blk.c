@@ -3,8 +3,11 @@
  * virtio-blk: a virtio block device over a blk backend. One request queue;
  * requests are carried out synchronously on the thread that noticed them
  * (the main loop), one batch at a time: a batch is what one pass over the
- * available ring finds (at most a ring's worth). A read completes as soon
- * as it is done. With cache=writethrough a write, discard, write-zeroes or
+ * available ring finds (at most a ring's worth). Consecutive reads (or
+ * writes) of a batch that follow each other on the disk go out as one
+ * preadv (pwritev), up to 16 requests or 1 MiB; if that call fails they
+ * are tried one by one, so each gets its own status. A read completes as
+ * soon as it is done. With cache=writethrough a write, discard, write-zeroes or
  * flush is held back: after the batch, one blk_sync (fdatasync) covers
  * them all, and only then are their completions posted — a failed sync
  * fails every one of them. So each pass returns with every request it
@@ -34,6 +37,9 @@
 #define SECTOR        512ULL
 #define SEG_MAX       (VQ_MAX_IOV - 2)
 #define MAX_DISCARD   (1u << 22)       /* sectors per discard/write-zeroes request */
+#define MERGE_MAX     16               /* requests in one merged call */
+#define MERGE_BYTES   (1u << 20)       /* bytes in one merged call */
+#define MERGE_IOVS    1024             /* the kernel's UIO_MAXIOV */
 
 /* A request whose completion waits for the batch's sync. */
 struct held {
@@ -49,12 +55,20 @@ struct virtio_blk {
 	struct blk *blk;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config;
-	/* queue processing (under vp->lock): the chain being looked at, and
+	/* queue processing (under vp->lock): a completion being posted, and
 	 * the writethrough requests of this batch waiting for its sync */
-	struct vq_chain chain, done;
+	struct vq_chain done;
 	struct held held[VQ_MAX_SIZE];
 	int nheld;
 	unsigned sync_failed;          /* failed batch syncs (the first is logged) */
+	/* adjacent reads, or adjacent writes, of this batch: one call for all */
+	struct vq_chain group[MERGE_MAX];
+	int ngroup, group_iovs;
+	uint32_t group_type;
+	uint64_t group_sector, group_next;
+	size_t group_bytes;
+	struct iovec merge_iov[MERGE_IOVS];
+	uint64_t merged;               /* requests carried out in a merged call */
 };
 
 static uint64_t blk_features(const struct blk *b)
@@ -94,6 +108,18 @@ static void data_iov(const struct vq_chain *c, bool in, const struct iovec **iov
 		*iov = &c->iov[1];
 		*n = c->nout - 1;
 	}
+}
+
+static uint32_t data_bytes(const struct vq_chain *c, bool in)
+{
+	const struct iovec *iov;
+	uint32_t bytes = 0;
+	int n;
+
+	data_iov(c, in, &iov, &n);
+	for (int i = 0; i < n; i++)
+		bytes += (uint32_t)iov[i].iov_len;
+	return bytes;
 }
 
 static uint8_t do_discard(struct virtio_blk *vb, const struct vq_chain *c, bool zeroes)
@@ -192,37 +218,176 @@ static void complete(struct virtio_blk *vb, struct virtqueue *vq, uint16_t head,
 	vq_push(vq, d, data + 1);
 }
 
-/* Carry out one request and complete it, or hold it for the batch's sync. */
-static void run_request(struct virtio_blk *vb, struct virtqueue *vq, const struct vq_chain *c)
+/* Where @c's status byte is; false if it has none. */
+static bool status_place(const struct vq_chain *c, uint8_t **byte, uint64_t *gpa)
 {
 	int last = c->nout + c->nin - 1;
 	const struct iovec *st = c->nin ? &c->iov[last] : NULL;
+
+	if (!st || st->iov_len < 1)
+		return false;
+	*byte = (uint8_t *)st->iov_base + st->iov_len - 1;
+	*gpa = c->gpa[last] + st->iov_len - 1;
+	return true;
+}
+
+/* Complete @c (a request of @type, with a status byte) or hold it for the
+ * batch's sync. */
+static void finish(struct virtio_blk *vb, struct virtqueue *vq, const struct vq_chain *c,
+		   uint32_t type, uint8_t status, uint32_t written)
+{
+	uint8_t *byte = NULL;
+	uint64_t gpa = 0;
+
+	status_place(c, &byte, &gpa);
+	if (held_back(vb, type)) {
+		/* at most a ring's worth a batch: vb->held never overflows */
+		vb->held[vb->nheld++] = (struct held){
+			.head = c->head, .status = status, .flush = type == VIRTIO_BLK_T_FLUSH,
+			.status_byte = byte, .status_gpa = gpa,
+		};
+		return;
+	}
+	vq_mark_written(vq, c, written);
+	complete(vb, vq, c->head, byte, gpa, status, written);
+}
+
+/* Carry out one request and complete it, or hold it for the batch's sync. */
+static void run_request(struct virtio_blk *vb, struct virtqueue *vq, const struct vq_chain *c)
+{
 	struct virtio_blk_outhdr hdr;
 	uint32_t written = 0;
-	uint8_t status = VIRTIO_BLK_S_IOERR;
-	uint8_t *status_byte;
-	uint64_t status_gpa;
+	uint8_t *byte;
+	uint64_t gpa;
 
-	if (!st || st->iov_len < 1) {
+	if (!status_place(c, &byte, &gpa)) {
 		vq_push(vq, c, 0);     /* nowhere to put a status */
 		return;
 	}
-	status_byte = (uint8_t *)st->iov_base + st->iov_len - 1;
-	status_gpa = c->gpa[last] + st->iov_len - 1;
-	if (iov_to_buf(c->iov, c->nout, 0, &hdr, sizeof(hdr)) == sizeof(hdr)) {
-		status = do_request(vb, c, &hdr, &written);
-		if (held_back(vb, hdr.type)) {
-			/* at most a ring's worth a batch: vb->held never overflows */
-			vb->held[vb->nheld++] = (struct held){
-				.head = c->head, .status = status,
-				.flush = hdr.type == VIRTIO_BLK_T_FLUSH,
-				.status_byte = status_byte, .status_gpa = status_gpa,
-			};
-			return;
-		}
+	if (iov_to_buf(c->iov, c->nout, 0, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+		vq_mark_written(vq, c, 0);
+		complete(vb, vq, c->head, byte, gpa, VIRTIO_BLK_S_IOERR, 0);
+		return;
 	}
-	vq_mark_written(vq, c, written);
-	complete(vb, vq, c->head, status_byte, status_gpa, status, written);
+	finish(vb, vq, c, hdr.type, do_request(vb, c, &hdr, &written), written);
+}
+
+/* ---- merging: adjacent reads (or writes) of a batch in one call ---- */
+
+/* A well-formed read or write that do_rw would carry out: its type, first
+ * sector, data bytes and data iovec count. */
+static bool plain_rw(struct virtio_blk *vb, const struct vq_chain *c, uint32_t *type,
+		     uint64_t *sector, size_t *bytes, int *niov)
+{
+	struct virtio_blk_outhdr hdr;
+	const struct iovec *iov;
+	uint8_t *byte;
+	uint64_t gpa;
+
+	if (!status_place(c, &byte, &gpa) ||
+	    iov_to_buf(c->iov, c->nout, 0, &hdr, sizeof(hdr)) != sizeof(hdr) ||
+	    (hdr.type != VIRTIO_BLK_T_IN && hdr.type != VIRTIO_BLK_T_OUT) ||
+	    (hdr.type == VIRTIO_BLK_T_OUT && vb->blk->readonly))
+		return false;
+	data_iov(c, hdr.type == VIRTIO_BLK_T_IN, &iov, niov);
+	*bytes = data_bytes(c, hdr.type == VIRTIO_BLK_T_IN);
+	*type = hdr.type;
+	*sector = hdr.sector;
+	return *niov > 0 && *bytes && range_ok(vb, hdr.sector, *bytes);
+}
+
+/* The group in one preadv/pwritev; counters stay per request. */
+static int merged_call(struct virtio_blk *vb)
+{
+	struct blk *b = vb->blk;
+	bool in = vb->group_type == VIRTIO_BLK_T_IN;
+	int n = 0, r;
+
+	for (int i = 0; i < vb->ngroup; i++) {
+		const struct iovec *iov;
+		int k;
+
+		data_iov(&vb->group[i], in, &iov, &k);
+		memcpy(&vb->merge_iov[n], iov, k * sizeof(*iov));
+		n += k;
+	}
+	r = in ? blk_preadv(b, vb->merge_iov, n, vb->group_sector * SECTOR)
+	       : blk_pwritev(b, vb->merge_iov, n, vb->group_sector * SECTOR);
+	*(in ? &b->rd_ops : &b->wr_ops) += r < 0 ? -1 : vb->ngroup - 1;
+	if (r < 0) {           /* tried again one by one: counted there */
+		*(in ? &b->rd_bytes : &b->wr_bytes) -= vb->group_bytes;
+		b->errors--;
+	} else {
+		vb->merged += vb->ngroup;
+	}
+	return r;
+}
+
+/* Carry out the group: one call, each request completed OK; if that call
+ * fails, request by request, so that each gets its own status. */
+static void flush_group(struct virtio_blk *vb, struct virtqueue *vq)
+{
+	int n = vb->ngroup;
+
+	if (n == 1)
+		run_request(vb, vq, &vb->group[0]);
+	else if (n > 1 && merged_call(vb) == 0)
+		for (int i = 0; i < n; i++) {
+			const struct vq_chain *c = &vb->group[i];
+			bool in = vb->group_type == VIRTIO_BLK_T_IN;
+
+			finish(vb, vq, c, vb->group_type, VIRTIO_BLK_S_OK, in ? data_bytes(c, true) : 0);
+		}
+	else
+		for (int i = 0; i < n; i++)
+			run_request(vb, vq, &vb->group[i]);
+	vb->ngroup = 0;
+}
+
+static void copy_chain(struct vq_chain *to, const struct vq_chain *from)
+{
+	int n = from->nout + from->nin;
+
+	to->head = from->head;
+	to->nout = from->nout;
+	to->nin = from->nin;
+	to->in_len = from->in_len;
+	memcpy(to->iov, from->iov, n * sizeof(from->iov[0]));
+	memcpy(to->gpa, from->gpa, n * sizeof(from->gpa[0]));
+}
+
+/* The chain just popped into group[ngroup]: joins the group, starts a new
+ * one, or (not a plain read or write) runs alone after the group. */
+static void take_request(struct virtio_blk *vb, struct virtqueue *vq)
+{
+	struct vq_chain *c = &vb->group[vb->ngroup];
+	uint32_t type;
+	uint64_t sector;
+	size_t bytes;
+	int niov;
+
+	if (!plain_rw(vb, c, &type, &sector, &bytes, &niov)) {
+		flush_group(vb, vq);
+		run_request(vb, vq, c);
+		return;
+	}
+	if (vb->ngroup && (type != vb->group_type || sector != vb->group_next ||
+			   vb->group_bytes + bytes > MERGE_BYTES || vb->group_iovs + niov > MERGE_IOVS)) {
+		flush_group(vb, vq);
+		copy_chain(&vb->group[0], c);
+	}
+	if (!vb->ngroup) {
+		vb->group_type = type;
+		vb->group_sector = sector;
+		vb->group_bytes = 0;
+		vb->group_iovs = 0;
+	}
+	vb->ngroup++;
+	vb->group_next = sector + bytes / SECTOR;
+	vb->group_bytes += bytes;
+	vb->group_iovs += niov;
+	if (vb->ngroup == MERGE_MAX)
+		flush_group(vb, vq);
 }
 
 /*
@@ -261,8 +426,9 @@ static int run_batch(struct virtio_blk *vb, struct virtqueue *vq, bool *any)
 {
 	int n, r = 0;
 
-	for (n = 0; n < vq->size && (r = vq_pop(vq, &vb->chain)) == 1; n++)
-		run_request(vb, vq, &vb->chain);
+	for (n = 0; n < vq->size && (r = vq_pop(vq, &vb->group[vb->ngroup])) == 1; n++)
+		take_request(vb, vq);
+	flush_group(vb, vq);
 	settle(vb, vq);
 	*any |= n > 0;
 	return r < 0 ? r : n > 0 && n == vq->size;
@@ -375,13 +541,14 @@ json_t *virtio_blk_query(const struct virtio_blk *vb)
 {
 	const struct blk *b = vb->blk;
 
-	return json_pack("{s:s, s:s, s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	return json_pack("{s:s, s:s, s:I, s:b, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"device", vb->serial + 4, "file", b->path, "size", (json_int_t)b->size,
-		"readonly", b->readonly, "stats",
+		"readonly", b->readonly, "cache", disk_cache_name(b->cache), "stats",
 		"rd_bytes", (json_int_t)b->rd_bytes, "wr_bytes", (json_int_t)b->wr_bytes,
 		"rd_operations", (json_int_t)b->rd_ops, "wr_operations", (json_int_t)b->wr_ops,
 		"flush_operations", (json_int_t)b->flush_ops, "failed_operations", (json_int_t)b->errors,
-		"sync_operations", (json_int_t)b->sync_ops);
+		"sync_operations", (json_int_t)b->sync_ops,
+		"merged_operations", (json_int_t)vb->merged);
 }
 
 struct blk *virtio_blk_backend(const struct virtio_blk *vb)
