@@ -33,7 +33,13 @@
 # across it, or the guest reports corruption; each move is followed by two
 # verify sweeps on the new host (the second one entirely after the move).
 #
-#   bench/hosts.py [--runs N] [--kinds pgr,bare,qemu] [--rates 0,100,500]
+#   bench/hosts.py [--runs N] [--kinds pgr,bare,qemu] [--rates 0,100,500] [--disk]
+#
+# --disk adds a 16 MiB image on storage both hosts see (cache=none) with
+# the guest's blk=mix workload running on it throughout (random writes of
+# 4-32 KiB beside sequential verify passes, every block checked): a move is
+# invalid if the workload reports an error, a corrupt block or a request
+# posted before the move and not done after it.
 import argparse
 import os
 import re
@@ -49,6 +55,12 @@ import hostslib as hl
 import migrate as mg
 
 MEM, FILL = 1024, 768
+# --disk: a 16 MiB image both hosts see, cache=none, the guest's blk=mix on
+# it (random writes beside sequential verify passes, every block checked)
+DISK_MIB = 16
+BLK = 'blk=mix blkmib=4 blkrate=4096 blkseed=7'
+DISK = None                      # the image's path, with --disk
+DISK_PASS = re.compile(r'^BV\d+ blocks=\d+ errors=\d+ ')
 DOM = 'web'
 MAC = '52:54:00:89:00:64'
 GUEST_IP = f'{hl.NET}.100'
@@ -110,7 +122,7 @@ class PgrGuest:
 
     def boot(self, rec):
         a = self.b.hosts[self.tag]
-        xml = hl.domain_xml(DOM, self.guest, MEM, f'fill={FILL} rate=0 ip={GUEST_IP}', MAC)
+        xml = hl.domain_xml(DOM, self.guest, MEM, cmdline(), MAC, DISK)
         a.api.cmd('domain-define', xml=xml)
         t0 = bl.now()
         a.api.cmd('domain-start', timeout=60, domain=DOM)
@@ -190,7 +202,7 @@ class BareGuest:
         self.kind = 'bare' if mon == 'peregrine' else 'qemu'
         self.hub = bl.SerialHub()
         self.procs, self.where, self.k = {}, {}, 0
-        self.append = f'fill={FILL} rate=0 ip={GUEST_IP}'
+        self.append = cmdline()
 
     @property
     def tag(self):
@@ -203,12 +215,16 @@ class BareGuest:
                 '-net', 'none',
                 '-netdev', f'tap,id=n0,ifname={QEMU_TAP},script=no,downscript=no',
                 '-device', f'virtio-net-pci,netdev=n0,disable-legacy=on,mac={MAC}']
+            if DISK:
+                argv += ['-drive', f'if=none,id=d0,file={DISK},format=raw,cache=none',
+                         '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on']
             return argv + (['-incoming', uri] if uri else [])
         if uri:
             argv = self.mon.incoming_argv(self.guest, serial, api, MEM, 1, self.append, uri)
         else:
             argv = self.mon.boot_argv(self.guest, serial, api, MEM, 1, self.append)
-        return argv + ['--net', f'tap={VMM_TAP},mac={MAC},bridge=br0']
+        disk = ['--disk', f'path={DISK},cache=none'] if DISK else []
+        return argv + ['--net', f'tap={VMM_TAP},mac={MAC},bridge=br0'] + disk
 
     def spawn(self, tag, host, uri=None):
         p = self.b.run.spawn(self.b.net.exec_argv(host, self.argv(tag, uri)), f'{tag}.log')
@@ -437,13 +453,32 @@ def move(g, rec):
     for k in ('lost', 'lost_run_ms', 'reply_gap_ms'):
         rec[f'ping_{k}'] = rec['ping'][k]
     rec['post_switch_sweeps_ms'] = sweeps
+    if DISK:       # a whole disk verify pass on the new host, begun after the move
+        for _ in range(2):
+            ln = line_after(g, b, t if _ else first[0], DISK_PASS, 60)
+            if not ln:
+                raise RuntimeError(f'{g.kind}: no disk verify pass on {b} after the move')
+            t = max(t, ln[0])
     validate(g, rec, a, b, t_cmd - 1.0, t)
+
+
+def cmdline():
+    return f'fill={FILL} rate=0 ip={GUEST_IP}' + (f' {BLK}' if DISK else '')
+
+
+def disk_problems(lines):
+    """The disk workload's complaints: a block read wrong, a request that
+    failed, or one that stalled (posted before a move, not done after)."""
+    return [f'{tag}: {text}' for _, tag, text in lines
+            if text.startswith(('BLKERR', 'BLKCORRUPT', 'BLKSTALL'))
+            or re.match(r'^BV\d+ .*errors=[1-9]', text)]
 
 
 def validate(g, rec, a, b, t0, t1):
     lines = [ln for ln in g.hub.snapshot() if ln[1] in (a, b) and t0 <= ln[0] <= t1]
     hbs = sorted(bl.heartbeats(lines), key=lambda h: (h[2] != a, h[0]))   # a's, then b's
-    bad = bl.sequence_problems(hbs) + bl.corrupt_lines(lines)
+    bad = bl.sequence_problems(hbs) + bl.corrupt_lines(lines) + disk_problems(lines)
+    rec['disk_passes'] = sum(1 for _, tag, text in lines if tag == b and text.startswith('BV'))
     rec['problems'] = bad[:10]
     rec['valid'] = not bad and 'error' not in rec
 
@@ -570,6 +605,8 @@ def main():
     ap.add_argument('--rates', default='0,100,500', help='dirty rates, MiB/s')
     ap.add_argument('--out', default=None, help='results name (default hosts-DATE)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory (logs)')
+    ap.add_argument('--disk', action='store_true',
+                    help='a shared disk (cache=none) with the guest\'s blk=mix workload on it')
     ap.add_argument('--report', metavar='JSON', help='print the tables of a results file again')
     a = ap.parse_args()
     if a.report:
@@ -590,8 +627,13 @@ def main():
     for name in ('pgrd', 'pgr'):
         bins[name] = run.path(name)
         shutil.copy2(os.path.join(bl.BUILD, name), bins[name])
+    if a.disk:
+        global DISK
+        DISK = run.path('disk.img')
+        with open(DISK, 'wb') as f:
+            f.truncate(DISK_MIB << 20)
     doc = {'environment': bl.environment(guest), 'kinds': kinds, 'rates': rates,
-           'mem_mib': MEM, 'fill_mib': FILL, 'runs': []}
+           'mem_mib': MEM, 'fill_mib': FILL, 'disk': BLK if a.disk else None, 'runs': []}
     doc['environment']['pgrd_sha256'] = bl.sha256(bins['pgrd'])
     b = Bench(run, bins)
     keep = False

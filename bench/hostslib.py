@@ -237,7 +237,13 @@ def _uuid():
         return f.read().strip()
 
 
-def domain_xml(name, kernel, mib, cmdline, mac):
+def domain_xml(name, kernel, mib, cmdline, mac, disk=None):
+    disk_xml = '' if not disk else f"""
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='{disk}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>"""
     return f"""<domain type='kvm'>
   <name>{name}</name>
   <memory unit='MiB'>{mib}</memory>
@@ -247,7 +253,7 @@ def domain_xml(name, kernel, mib, cmdline, mac):
     <kernel>{kernel}</kernel>
     <cmdline>{cmdline}</cmdline>
   </os>
-  <devices>
+  <devices>{disk_xml}
     <interface type='bridge'>
       <mac address='{mac}'/>
       <source bridge='br0'/>

@@ -257,7 +257,7 @@ static void run_request(struct virtio_blk *vb, struct virtqueue *vq, const struc
 {
 	struct virtio_blk_outhdr hdr;
 	uint32_t written = 0;
-	uint8_t *byte;
+	uint8_t *byte, status;
 	uint64_t gpa;
 
 	if (!status_place(c, &byte, &gpa)) {
@@ -269,7 +269,11 @@ static void run_request(struct virtio_blk *vb, struct virtqueue *vq, const struc
 		complete(vb, vq, c->head, byte, gpa, VIRTIO_BLK_S_IOERR, 0);
 		return;
 	}
-	finish(vb, vq, c, hdr.type, do_request(vb, c, &hdr, &written), written);
+	/* do_request sets @written: not in the same call's arguments, whose
+	 * order of evaluation C leaves open (gcc passed 0: read data was not
+	 * marked dirty, and a live migration lost it). */
+	status = do_request(vb, c, &hdr, &written);
+	finish(vb, vq, c, hdr.type, status, written);
 }
 
 /* ---- merging: adjacent reads (or writes) of a batch in one call ---- */

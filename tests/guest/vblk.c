@@ -362,16 +362,32 @@ static void write_done(const struct req *r, bool ok)
 		pass_blocks += r->n;
 }
 
-static void complete(struct req *r)
+/*
+ * A read's used length must count the data the device wrote, not just its
+ * status byte: a monitor that gets it wrong may also have failed to tell
+ * its dirty log about that data, which a live migration then loses.
+ */
+static bool len_ok(const struct req *r, u32 len)
+{
+	u32 want = r->n * BLOCK + 1;
+
+	if (r->type != T_IN || r->status != S_OK || len >= want)
+		return true;
+	if (line_allowed())
+		print("BLKERR op=read block=%lu used-len=%u want=%u\n", r->first, len, want);
+	return false;
+}
+
+static void complete(struct req *r, u32 len)
 {
 	const u8 *buf = bufs[r - reqs];
-	bool ok = r->status == S_OK;
+	bool ok = r->status == S_OK && len_ok(r, len);
 
 	r->busy = false;
 	inflight--;
 	if (r->type == T_IN)
 		reads_inflight--;
-	if (!ok)
+	if (!ok && r->status != S_OK)
 		report_error(r);
 	if (r->type == T_OUT)
 		write_done(r, ok);
@@ -389,7 +405,7 @@ static void reap(u64 now)
 	int head;
 
 	for (u32 n = 0; n < NREQ && (head = virtq_get(&dev.vq[0], &len)) >= 0; n++) {
-		complete(&reqs[req_of_head[head]]);
+		complete(&reqs[req_of_head[head]], len);
 		last_progress = now;
 	}
 }
