@@ -113,15 +113,33 @@ static void update_irq(struct serial *s)
 	}
 }
 
+static void backlog_byte(struct serial *s, uint8_t c);
+static void client_events_locked(struct serial *s);
+
 static void tx_flush_locked(struct serial *s)
 {
 	uint32_t off = 0;
 
+	/* Behind what waits already for the client: in order, after it. */
+	if (s->bl_len && s->out_fd >= 0 && s->backlog) {
+		while (off < s->tx_len)
+			backlog_byte(s, s->txb[off++]);
+		s->tx_len = 0;
+		return;
+	}
 	while (off < s->tx_len && s->out_fd >= 0) {
 		ssize_t n = write(s->out_fd, s->txb + off, s->tx_len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN && s->backlog) {
+			/* A client slow to read (pgrd's log write on a busy disk):
+			 * keep up to the backlog's 64 KiB until it can take more. */
+			while (off < s->tx_len)
+				backlog_byte(s, s->txb[off++]);
+			client_events_locked(s);
+			break;
+		}
 		if (n <= 0) {
 			s->tx_dropped += s->tx_len - off;
 			break;
@@ -134,13 +152,17 @@ static void tx_flush_locked(struct serial *s)
 static void backlog_byte(struct serial *s, uint8_t c)
 {
 	s->backlog[(s->bl_head + s->bl_len) % BACKLOG_SIZE] = c;
-	if (s->bl_len < BACKLOG_SIZE)
+	if (s->bl_len < BACKLOG_SIZE) {
 		s->bl_len++;
-	else
+	} else {
 		s->bl_head = (s->bl_head + 1) % BACKLOG_SIZE;
+		if (s->out_fd >= 0)
+			s->tx_dropped++;      /* a client that does not read at all */
+	}
 }
 
-/* A new client gets the backlog first (its socket buffer takes 64 KiB). */
+/* Send the client what waits for it (a new client: what came while none
+ * was attached); what it cannot take yet stays for its next EPOLLOUT. */
 static void backlog_flush_locked(struct serial *s)
 {
 	while (s->bl_len && s->out_fd >= 0) {
@@ -150,14 +172,19 @@ static void backlog_flush_locked(struct serial *s)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
 		if (n <= 0) {
 			s->tx_dropped += s->bl_len;
+			s->bl_head = s->bl_len = 0;
 			break;
 		}
 		s->bl_head = (s->bl_head + n) % BACKLOG_SIZE;
 		s->bl_len -= n;
 	}
-	s->bl_head = s->bl_len = 0;
+	if (!s->bl_len)
+		s->bl_head = 0;
+	client_events_locked(s);
 }
 
 static void tx_byte(struct serial *s, uint8_t c)
@@ -300,11 +327,29 @@ static void serial_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, b
 static void input_ready(void *opaque, uint32_t events);
 static void accept_ready(void *opaque, uint32_t events);
 
+/* The unix client's events: input unless the queue is full, output while
+ * the backlog holds some. */
+static void client_events_locked(struct serial *s)
+{
+	if (s->be == BE_UNIX && s->loop && s->in_fd >= 0)
+		loop_mod(s->loop, s->in_fd, (s->in_paused ? 0 : EPOLLIN) | (s->bl_len ? EPOLLOUT : 0));
+}
+
 static void resume_input_locked(struct serial *s)
 {
 	s->in_paused = false;
-	if (s->loop && s->in_fd >= 0)
+	if (s->be == BE_UNIX)
+		client_events_locked(s);
+	else if (s->loop && s->in_fd >= 0)
 		loop_mod(s->loop, s->in_fd, EPOLLIN);
+}
+
+static void pause_input_locked(struct serial *s)
+{
+	if (s->be == BE_UNIX)
+		client_events_locked(s);
+	else
+		loop_mod(s->loop, s->in_fd, 0);
 }
 
 static void drop_client_locked(struct serial *s)
@@ -325,10 +370,16 @@ static void input_ready(void *opaque, uint32_t events)
 	size_t room;
 
 	pthread_mutex_lock(&s->lock);
+	if (events & EPOLLOUT)
+		backlog_flush_locked(s);
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || s->in_fd < 0) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	room = RXQ_SIZE - s->rx_len;
 	if (!room) {            /* a read of 0 bytes would look like the client's EOF */
 		s->in_paused = true;
-		loop_mod(s->loop, s->in_fd, 0);
+		pause_input_locked(s);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
@@ -348,7 +399,7 @@ static void input_ready(void *opaque, uint32_t events)
 	}
 	if (s->in_fd >= 0 && s->rx_len == RXQ_SIZE) {
 		s->in_paused = true;
-		loop_mod(s->loop, s->in_fd, 0);
+		pause_input_locked(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -370,8 +421,8 @@ static void accept_ready(void *opaque, uint32_t events)
 		return;
 	}
 	s->in_fd = s->out_fd = fd;
-	backlog_flush_locked(s);
 	loop_add(s->loop, fd, EPOLLIN, input_ready, s);
+	backlog_flush_locked(s);        /* and EPOLLOUT while some is left */
 	pthread_mutex_unlock(&s->lock);
 }
 
