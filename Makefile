@@ -70,6 +70,11 @@ $(BUILD)/pgr: $(CLI_OBJ) $(BUILD)/libpgr.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libvmm.a $(BUILD)/libpgr.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# pgrd's own parts, tested alone
+$(BUILD)/tests/test-pgrd-monitor: $(BUILD)/tests/unit/test-pgrd-monitor.o \
+		$(BUILD)/daemon/monitor.o $(BUILD)/daemon/evloop.o $(BUILD)/libpgr.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- the test guest: freestanding PVH ELF ----------------------------------
 GUEST_SRC := $(wildcard tests/guest/*.c tests/guest/*.S)

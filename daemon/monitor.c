@@ -119,6 +119,20 @@ static void lost(struct monitor *m)
 		m->ops->closed(m->opaque);
 }
 
+static int read_in(struct monitor *m);
+
+/* A send failed: the peer has gone, but what it wrote before it went (a
+ * monitor's last events: MIGRATION completed, SHUTDOWN) may still be
+ * waiting in our receive queue. Take that first, then give up. */
+static void lost_on_send(struct monitor *m, int err)
+{
+	while (!m->closed && !m->doomed && read_in(m) > 0)
+		;
+	if (!m->error)
+		m->error = err;
+	lost(m);
+}
+
 static void flush_out(struct monitor *m)
 {
 	while (m->out_len && !m->closed) {
@@ -129,8 +143,7 @@ static void flush_out(struct monitor *m)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
-			m->error = n < 0 ? errno : EPIPE;
-			lost(m);
+			lost_on_send(m, n < 0 ? errno : EPIPE);
 			return;
 		}
 		memmove(m->out, m->out + n, m->out_len - n);
