@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define COM1_PORT 0x3f8
@@ -31,6 +33,7 @@
 #define RXQ_SIZE  4096
 #define TXB_SIZE  4096
 #define BACKLOG_SIZE (64 * 1024)
+#define EXIT_DRAIN_MS 2000	/* at exit, how long a slow client gets */
 
 /* Register bits */
 #define IER_RDI   0x01
@@ -592,13 +595,44 @@ const char *serial_pty_path(struct serial *s)
 	return s->be == BE_PTY ? s->path : NULL;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The monitor is exiting (the guest was saved or moved, or quit): a client
+ * slow to read gets what still waits for it, the guest's last lines, within
+ * EXIT_DRAIN_MS. */
+static void backlog_drain_at_exit(struct serial *s)
+{
+	struct timespec t0;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (s->bl_len && s->out_fd >= 0 && (left = EXIT_DRAIN_MS - ms_since(&t0)) > 0) {
+		struct pollfd p = { .fd = s->out_fd, .events = POLLOUT };
+
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			break;
+		backlog_flush_locked(s);
+	}
+	if (s->bl_len && s->out_fd >= 0)
+		pr_warn("the console client did not take the guest's last %u bytes within %d ms",
+			s->bl_len, EXIT_DRAIN_MS);
+}
+
 static void serial_free(void *dev)
 {
 	struct serial *s = dev;
 
 	if (!s)
 		return;
+	s->loop = NULL;        /* tearing down: nothing is polled any more */
 	serial_flush(s);
+	backlog_drain_at_exit(s);
 	if (s->stdin_raw)
 		tcsetattr(0, TCSANOW, &s->saved_tio);
 	if (s->be == BE_UNIX || s->be == BE_PTY || s->be == BE_FILE) {
@@ -621,11 +655,28 @@ static void serial_free(void *dev)
 
 /* ---- migration state: registers, queued input, unflushed output ---- */
 
+/* Output kept while no client is attached (unix): it goes with the guest,
+ * for the destination's client. ("backlog", optional: a client that is
+ * attached but slow gets it from this monitor before it exits.) */
+static json_t *unclaimed_output_locked(struct serial *s)
+{
+	uint8_t *buf;
+	json_t *j;
+
+	if (!s->backlog || s->out_fd >= 0 || !s->bl_len || !(buf = malloc(s->bl_len)))
+		return NULL;
+	for (uint32_t i = 0; i < s->bl_len; i++)
+		buf[i] = s->backlog[(s->bl_head + i) % BACKLOG_SIZE];
+	j = dev_bytes_json(buf, s->bl_len);
+	free(buf);
+	return j;
+}
+
 static json_t *serial_save(void *dev)
 {
 	struct serial *s = dev;
 	uint8_t rx[RXQ_SIZE];
-	json_t *j;
+	json_t *j, *unclaimed;
 
 	pthread_mutex_lock(&s->lock);
 	for (uint32_t i = 0; i < s->rx_len; i++)
@@ -635,6 +686,11 @@ static json_t *serial_save(void *dev)
 		      "scr", s->scr, "fcr", s->fcr, "dll", s->dll, "dlm", s->dlm,
 		      "thri", s->thri_pending, "rx", dev_bytes_json(rx, s->rx_len),
 		      "tx", dev_bytes_json(s->txb, s->tx_len));
+	unclaimed = unclaimed_output_locked(s);
+	if (j && unclaimed)
+		json_object_set_new(j, "backlog", unclaimed);
+	else
+		json_decref(unclaimed);
 	pthread_mutex_unlock(&s->lock);
 	return j;
 }
@@ -659,9 +715,10 @@ static int serial_load(void *dev, const json_t *st, char **err)
 	static const char *const keys[] = { "ier", "lcr", "mcr", "msr", "scr", "fcr", "dll", "dlm" };
 	struct serial *s = dev;
 	uint64_t v[8];
-	uint8_t rx[RXQ_SIZE], tx[TXB_SIZE];
-	uint32_t rx_len, tx_len;
+	uint8_t rx[RXQ_SIZE], tx[TXB_SIZE], *old = NULL;
+	uint32_t rx_len, tx_len, old_len = 0;
 	json_t *thri = json_object_get(st, "thri");
+	int r = -EINVAL;
 
 	for (int i = 0; i < 8; i++)
 		if (dev_get_uint(st, keys[i], 255, &v[i], err) < 0)
@@ -671,7 +728,13 @@ static int serial_load(void *dev, const json_t *st, char **err)
 	if (load_bytes(st, "rx", rx, RXQ_SIZE, &rx_len, err) < 0 ||
 	    load_bytes(st, "tx", tx, TXB_SIZE, &tx_len, err) < 0)
 		return -EINVAL;
+	if (json_object_get(st, "backlog") &&
+	    (!(old = malloc(BACKLOG_SIZE)) ||
+	     load_bytes(st, "backlog", old, BACKLOG_SIZE, &old_len, err) < 0))
+		goto out;
 	pthread_mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < old_len; i++)
+		tx_byte(s, old[i]);
 	s->ier = v[0] & 0x0f; s->lcr = v[1]; s->mcr = v[2] & 0x1f; s->msr = v[3];
 	s->scr = v[4]; s->fcr = v[5]; s->dll = v[6]; s->dlm = v[7];
 	s->thri_pending = json_is_true(thri);
@@ -682,7 +745,12 @@ static int serial_load(void *dev, const json_t *st, char **err)
 		tx_byte(s, tx[i]);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
-	return 0;
+	r = 0;
+out:
+	if (r < 0 && !*err)
+		*err = strdup("serial: out of memory");
+	free(old);
+	return r;
 }
 
 const struct device_ops serial_ops = {
