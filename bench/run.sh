@@ -9,7 +9,9 @@
 # `pgr migrate --live` between two namespaced hosts against the bare
 # monitors, into bench/results/hosts-DATE.json. `bench/run.sh blk` (not in
 # the default set either: it writes a 64 MiB image many times) measures
-# virtio-blk throughput per cache mode against QEMU (bench/results/blk.json).
+# virtio-blk throughput per cache mode against QEMU (bench/results/blk.json);
+# `bench/run.sh net` (~3 minutes, root: a network namespace) virtio-net
+# round trips against QEMU (bench/results/net.json).
 #
 # It does not build the working tree (run `make` first) and is never part
 # of `make check`: the figures want an otherwise idle machine and take
@@ -26,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-	echo "usage: [BENCH_REV=COMMIT] bench/run.sh [boot|migrate|hosts|blk]..." >&2
+	echo "usage: [BENCH_REV=COMMIT] bench/run.sh [boot|migrate|hosts|blk|net]..." >&2
 	exit 2
 }
 
@@ -60,7 +62,7 @@ names=("$@")
 TARGETS=(build/pgr-vmm build/guest/pgr-testguest.elf)
 for n in "${names[@]}"; do
 	case "$n" in
-	boot|migrate|blk) ;;
+	boot|migrate|blk|net) ;;
 	hosts) TARGETS+=(build/pgrd build/pgr) ;;
 	*) usage ;;
 	esac
@@ -88,7 +90,7 @@ fi
 [ -n "${BENCH_MONITORS:-}" ] && args+=(--monitors "$BENCH_MONITORS")
 
 # hosts.py takes --runs only (round trips per rate and kind); blk.py
-# --runs and --monitors.
+# and net.py --runs and --monitors.
 hosts_args=()
 if [ -n "${BENCH_QUICK:-}" ]; then
 	hosts_args+=(--runs 1)
@@ -102,7 +104,7 @@ status=0
 for n in "${names[@]}"; do
 	if [ "$n" = hosts ]; then
 		set -- "${hosts_args[@]}"
-	elif [ "$n" = blk ]; then
+	elif [ "$n" = blk ] || [ "$n" = net ]; then
 		set -- "${blk_args[@]}"
 	else
 		set -- "${args[@]}"
