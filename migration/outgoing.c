@@ -398,6 +398,20 @@ static int commit(struct migration *m)
 	return 0;
 }
 
+/* The live stream failed (-@e): a peer that went away is named as such,
+ * with the phase it went in, so that the source's error points at the
+ * destination's log rather than at this side. */
+static void set_stream_error(struct migration *m, int e)
+{
+	const char *when = m->status == MIG_DEVICE ? "in stop-and-copy" : "in pre-copy";
+
+	if (e == -EPIPE || e == -ECONNRESET)
+		set_error(m, "the destination closed the connection %s (%s): its own log says why",
+			  when, strerror(-e));
+	else
+		set_error(m, "%s %s", strerror(-e), when);
+}
+
 static int do_live(struct migration *m)
 {
 	struct ram_sender rs;
@@ -447,7 +461,7 @@ static int do_live(struct migration *m)
 		}
 	}
 	if (r < 0 && r != -ECANCELED && !cancelled(m))
-		set_error(m, "%s", stream_error(st) ? strerror(-stream_error(st)) : strerror(-r));
+		set_stream_error(m, stream_error(st) ? stream_error(st) : r);
 	ram_sender_release(&rs);
 	format_writer_free(w);
 	stream_free(st);

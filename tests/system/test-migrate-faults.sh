@@ -154,6 +154,8 @@ case_d_destination_killed() {
 	wait_event "$src" '"event":"MIGRATION_PASS"' 20
 	kill -9 "${VMM_PID[bad-d]}"
 	survived d "$src"
+	[[ $MIG_ERROR == "the destination closed the connection in pre-copy"* ]] ||
+		fail "case d: the source's error does not say the destination went: $MIG_ERROR"
 	retry "$src"
 }
 
